@@ -1,0 +1,118 @@
+"""funds: grants, the people they help, what was given, and each funder's return."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from funds.config import load_config
+from funds.extensions import csrf, db, limiter, login_manager, migrate
+from funds.money import format_money
+from funds.templating import register_templating
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(
+    test_config: dict | None = None, *, instance_path: str | None = None
+) -> Flask:
+    """Build the app: configuration, extensions, blueprints, CLI commands and error pages."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=instance_path or os.path.join(PROJECT_ROOT, "instance"),
+        template_folder=os.path.join(PROJECT_ROOT, "templates"),
+        static_folder=os.path.join(PROJECT_ROOT, "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    load_config(app, test_config)
+    if app.config["PROXY_COUNT"]:
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+    register_extensions(app)
+    register_templates(app)
+    register_blueprints(app)
+    register_hooks(app)
+    register_commands(app)
+    logging.getLogger("funds").setLevel(logging.INFO)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions to this app."""
+    from funds.database import configure_engine
+
+    db.init_app(app)
+    configure_engine(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(__file__), "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to see that page"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    WTFormsHelpers(app)
+
+
+def register_templates(app: Flask) -> None:
+    """Top-level templates first, then the GOV.UK Frontend macro packages."""
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(app.template_folder),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.filters["money"] = format_money
+    register_templating(app)
+    app.jinja_env.globals["organisation_name"] = app.config["ORGANISATION_NAME"]
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per feature."""
+    from funds.admin.views import bp as admin_bp
+    from funds.auth.views import bp as auth_bp
+    from funds.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def register_hooks(app: Flask) -> None:
+    """Session rules, permissions, security headers and error pages, in that order."""
+    from funds.auth.loader import register_user_loader
+    from funds.errors import register_error_handlers
+    from funds.navigation import register_navigation
+    from funds.permissions import register_permissions
+    from funds.security import register_security
+
+    register_user_loader(login_manager)
+    register_security(app)
+    register_permissions(app)
+    register_error_handlers(app)
+    register_navigation(app)
+
+
+def register_commands(app: Flask) -> None:
+    """The ``flask`` commands."""
+    from funds.cli import commands
+
+    for command in commands:
+        app.cli.add_command(command)

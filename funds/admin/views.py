@@ -1,0 +1,153 @@
+"""User administration pages and the audit trail."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+
+from funds.admin.forms import ROLE_HINTS, ConfirmForm, NewUserForm, RoleForm
+from funds.admin.queries import AUDIT_PAGE_SIZE, list_audit_events, list_users
+from funds.admin.services import (
+    change_role,
+    create_user,
+    disable_user,
+    enable_user,
+    reset_password,
+)
+from funds.auth.decorators import recent_login_required
+from funds.errors import FundsError, apply_to_form
+from funds.extensions import db
+from funds.models import AuditEvent, Role, User
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.route("/users")
+def users():
+    return render_template(
+        "admin/users.html", users=db.session.scalars(list_users()).all()
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@recent_login_required()
+def new_user():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user, temporary = create_user(
+                actor=current_user._get_current_object(),
+                email=form.email.data,
+                name=form.name.data,
+                role=Role(form.role.data),
+            )
+        except FundsError as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+        else:
+            db.session.commit()
+            # Shown once in this response, never stored or put in a cookie.
+            return render_template(
+                "admin/password_shown.html", user=user, password=temporary, new=True
+            )
+    status = 422 if form.errors else 200
+    return render_template(
+        "admin/new_user.html", form=form, role_hints=ROLE_HINTS
+    ), status
+
+
+@bp.route("/users/<int:user_id>")
+@recent_login_required()
+def user(user_id: int):
+    return _user_page(db.get_or_404(User, user_id))
+
+
+def _user_page(person: User, *, role_form: RoleForm | None = None, status: int = 200):
+    role_form = role_form or RoleForm(data={"role": person.role.value})
+    page = render_template(
+        "admin/user.html",
+        person=person,
+        form=role_form,
+        confirm=ConfirmForm(),
+        role_hints=ROLE_HINTS,
+    )
+    return page, status
+
+
+def _act(user_id: int, action, success: str, form_class=ConfirmForm):
+    """Run one account action from the user page: validate, call the service, commit."""
+    person = db.get_or_404(User, user_id)
+    form = form_class()
+    role_form = form if isinstance(form, RoleForm) else None
+    if not form.validate_on_submit():
+        return _user_page(person, role_form=role_form, status=422)
+    try:
+        result = action(person, form)
+    except FundsError as error:
+        db.session.rollback()
+        role_form = role_form or RoleForm(data={"role": person.role.value})
+        apply_to_form(role_form, error)
+        return _user_page(person, role_form=role_form, status=409)
+    db.session.commit()
+    if isinstance(result, str):
+        return render_template(
+            "admin/password_shown.html", user=person, password=result, new=False
+        )
+    flash(success.format(name=person.name), "success")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"], endpoint="change_role")
+@recent_login_required("admin.user")
+def change_role_view(user_id: int):
+    actor = current_user._get_current_object()
+    return _act(
+        user_id,
+        lambda person, form: change_role(
+            person, actor=actor, role=Role(form.role.data)
+        ),
+        "{name}'s role has been changed",
+        RoleForm,
+    )
+
+
+@bp.route("/users/<int:user_id>/disable", methods=["POST"], endpoint="disable_user")
+@recent_login_required("admin.user")
+def disable_user_view(user_id: int):
+    actor = current_user._get_current_object()
+    return _act(
+        user_id,
+        lambda person, form: disable_user(person, actor=actor),
+        "{name} can no longer sign in",
+    )
+
+
+@bp.route("/users/<int:user_id>/enable", methods=["POST"], endpoint="enable_user")
+@recent_login_required("admin.user")
+def enable_user_view(user_id: int):
+    actor = current_user._get_current_object()
+    return _act(
+        user_id,
+        lambda person, form: enable_user(person, actor=actor),
+        "{name} can sign in again",
+    )
+
+
+@bp.route(
+    "/users/<int:user_id>/reset-password", methods=["POST"], endpoint="reset_password"
+)
+@recent_login_required("admin.user")
+def reset_password_view(user_id: int):
+    actor = current_user._get_current_object()
+    return _act(user_id, lambda person, form: reset_password(person, actor=actor), "")
+
+
+@bp.route("/audit")
+def audit():
+    before = request.args.get("before", type=int)
+    events = db.session.scalars(
+        list_audit_events(before_id=before).options(joinedload(AuditEvent.actor))
+    ).all()
+    older = events[-1].id if len(events) == AUDIT_PAGE_SIZE else None
+    return render_template("admin/audit.html", events=events, older=older)

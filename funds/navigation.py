@@ -1,0 +1,44 @@
+"""The service navigation: each role sees the sections its permissions allow."""
+
+from __future__ import annotations
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from funds.permissions import allowed
+
+#: (endpoint, label, endpoint prefixes for which the item is the current section)
+NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("main.index", "Home", ("main.",)),
+    (
+        "admin.users",
+        "Users",
+        (
+            "admin.user",
+            "admin.new_user",
+            "admin.change_role",
+            "admin.disable_user",
+            "admin.enable_user",
+            "admin.reset_password",
+        ),
+    ),
+    ("admin.audit", "Audit trail", ("admin.audit",)),
+]
+
+
+def navigation() -> list[dict]:
+    """The items for the current user, with the current section marked."""
+    if not current_user.is_authenticated:
+        return []
+    endpoint = request.endpoint or ""
+    items = []
+    for target, label, prefixes in NAV_ITEMS:
+        if allowed(target):
+            active = endpoint.startswith(prefixes)
+            items.append({"href": url_for(target), "text": label, "active": active})
+    return items
+
+
+def register_navigation(app: Flask) -> None:
+    """Make ``navigation()`` available to templates."""
+    app.jinja_env.globals["navigation"] = navigation
