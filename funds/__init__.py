@@ -9,6 +9,7 @@ from flask import Flask
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from funds.config import load_config
 from funds.extensions import csrf, db, limiter, login_manager, migrate
@@ -16,6 +17,16 @@ from funds.money import format_money
 from funds.templating import register_templating
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` limited to what a database id can be, so a huge number is a 404."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if not 0 < number < 2**63:
+            raise ValidationError()
+        return number
 
 
 def create_app(
@@ -30,6 +41,7 @@ def create_app(
         static_folder=os.path.join(PROJECT_ROOT, "static"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
+    app.url_map.converters["int"] = DatabaseIdConverter
     load_config(app, test_config)
     if app.config["PROXY_COUNT"]:
         count = int(app.config["PROXY_COUNT"])

@@ -1,0 +1,91 @@
+"""Every route x anonymous and each role: only what the permission table allows."""
+
+from __future__ import annotations
+
+import pytest
+
+from funds.models import Role
+from funds.permissions import PERMISSIONS, PUBLIC, SIGNED_IN
+
+# Routes whose allowed answer is not a plain 200, and why.
+SPECIAL_GET = {
+    "auth.login": 302,  # a signed-in user is sent home
+    "auth.setup": 404,  # exists only while there are no users
+}
+
+
+def _routes(app):
+    # Sign-out last: it ends the session the other checks use.
+    rules = sorted(
+        app.url_map.iter_rules(), key=lambda r: (r.endpoint == "auth.logout", r.rule)
+    )
+    for rule in rules:
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def _url(rule, target_user_id: int) -> str:
+    values = dict.fromkeys(rule.arguments, target_user_id)
+    return rule.build(values, append_unknown=False)[1]
+
+
+def test_every_route_has_a_permission_entry(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = endpoints - set(PERMISSIONS)
+    assert not missing, (
+        f"routes with no entry in funds.permissions.PERMISSIONS: {missing}"
+    )
+    stale = set(PERMISSIONS) - endpoints
+    assert not stale, f"permission entries for routes that do not exist: {stale}"
+
+
+def test_an_endpoint_without_an_entry_is_refused(
+    app, client, signed_in_admin, monkeypatch
+):
+    monkeypatch.delitem(PERMISSIONS, "admin.users")
+    assert client.get("/admin/users").status_code == 403
+
+
+def _expected(endpoint: str, role: Role | None) -> str:
+    rule = PERMISSIONS[endpoint]
+    if rule == PUBLIC:
+        return "allowed"
+    if role is None:
+        return "login"
+    if rule == SIGNED_IN or role in rule:
+        return "allowed"
+    return "forbidden"
+
+
+@pytest.mark.parametrize(
+    "role", [None, *Role], ids=lambda r: "anonymous" if r is None else r.value
+)
+def test_role_route_matrix(app, client, create_user, login, role):
+    target = create_user(Role.STAFF, email="target@example.org")
+    if role is not None:
+        login(create_user(role))
+    checked = 0
+    for rule, method in _routes(app):
+        url = _url(rule, target)
+        expected = _expected(rule.endpoint, role)
+        response = client.open(url, method=method, data={})
+        status = response.status_code
+        location = response.headers.get("Location", "")
+        label = f"{method} {url} as {role}: {status} {location}"
+        if expected == "login":
+            assert status == 302 and location.startswith("/login?next="), label
+        elif expected == "forbidden":
+            assert status == 403, label
+        else:
+            assert status != 403 and not location.startswith("/login?next="), label
+            if method == "GET":
+                want = SPECIAL_GET.get(rule.endpoint, 200)
+                if role is None and rule.endpoint == "auth.login":
+                    want = 200
+                assert status == want, label
+            else:
+                assert status < 500, label
+        checked += 1
+    assert checked >= len(PERMISSIONS) - 1
