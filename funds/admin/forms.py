@@ -17,8 +17,12 @@ ROLE_HINTS = {
 }
 
 
+#: The order roles are offered in: the most common first.
+ROLE_ORDER = (Role.STAFF, Role.MANAGER, Role.FINANCE, Role.ADMIN)
+
+
 def role_choices() -> list[SelectChoice]:
-    return [SelectChoice(role.value, role.label) for role in Role]
+    return [SelectChoice(role.value, role.label) for role in ROLE_ORDER]
 
 
 class RoleField(RadioField):
