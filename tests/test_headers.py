@@ -97,3 +97,4 @@ def test_https_sets_secure_host_cookies_and_hsts(tmp_path):
     with app.app_context():
         db.session.remove()
         db.drop_all()
+        db.engine.dispose()
