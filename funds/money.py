@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import BigInteger, CheckConstraint
+from sqlalchemy import BigInteger, CheckConstraint, func, type_coerce
 from sqlalchemy.types import TypeDecorator
 
 PENNY = Decimal("0.01")
@@ -147,3 +147,13 @@ def decimal_or_none(value: object) -> Decimal | None:
         InvalidOperation,
     ) as exc:  # pragma: no cover - defensive
         raise ValueError(f"not an amount in pence: {value!r}") from exc
+
+
+def pence_sum(column):
+    """``COALESCE(SUM(column), 0)`` as plain integer pence (not converted to pounds)."""
+    return func.coalesce(func.sum(type_coerce(column, BigInteger)), 0)
+
+
+def pence_of(column):
+    """A money column as plain integer pence, for arithmetic inside SQL."""
+    return type_coerce(column, BigInteger)

@@ -29,7 +29,14 @@ def _check_upgrade(url: str, tmp_path) -> None:
     with app.app_context():
         upgrade()
         tables = set(inspect(db.engine).get_table_names())
-    assert {"users", "audit_events", "login_failures", "alembic_version"} <= tables
+    assert {
+        "users",
+        "audit_events",
+        "login_failures",
+        "grants",
+        "disbursements",
+        "alembic_version",
+    } <= tables
     assert _compare(app) == []
     with app.app_context():
         db.session.execute(

@@ -2,7 +2,51 @@
 
 from funds.models.audit import AuditEvent
 from funds.models.base import Base
+from funds.models.disbursement import (
+    AccessRoute,
+    DeliveryMethod,
+    Disbursement,
+    DisbursementPayment,
+)
+from funds.models.funder import HSF_CATEGORIES, Funder, FunderCategory
+from funds.models.grant import (
+    BudgetControl,
+    BudgetLine,
+    Grant,
+    GrantStatus,
+    GrantTotalChange,
+)
 from funds.models.login_failure import LoginFailure
+from funds.models.people import Disability, Ethnicity, Gender, Household, YoungPerson
+from funds.models.taxonomy import ItemType, ItemTypeMapping, SpendCategory
+from funds.models.team import Team
 from funds.models.user import Role, User
 
-__all__ = ["AuditEvent", "Base", "LoginFailure", "Role", "User"]
+__all__ = [
+    "HSF_CATEGORIES",
+    "AccessRoute",
+    "AuditEvent",
+    "Base",
+    "BudgetControl",
+    "BudgetLine",
+    "DeliveryMethod",
+    "Disability",
+    "Disbursement",
+    "DisbursementPayment",
+    "Ethnicity",
+    "Funder",
+    "FunderCategory",
+    "Gender",
+    "Grant",
+    "GrantStatus",
+    "GrantTotalChange",
+    "Household",
+    "ItemType",
+    "ItemTypeMapping",
+    "LoginFailure",
+    "Role",
+    "SpendCategory",
+    "Team",
+    "User",
+    "YoungPerson",
+]

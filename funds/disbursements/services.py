@@ -1,0 +1,376 @@
+"""Recording, reversing and paying ledger lines, with period and budget controls under lock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from funds.audit import record_event
+from funds.database import lock_for_update
+from funds.errors import Conflict, NotAllowed, ValidationError
+from funds.extensions import db
+from funds.grants.queries import spent_in_category, spent_on_grant
+from funds.models import (
+    AccessRoute,
+    BudgetControl,
+    BudgetLine,
+    DeliveryMethod,
+    Disbursement,
+    DisbursementPayment,
+    Grant,
+    Household,
+    ItemType,
+    Role,
+    User,
+    YoungPerson,
+)
+from funds.money import format_money
+
+#: Roles that may confirm spending past a ``warn`` control.
+OVERRIDE_ROLES = (Role.MANAGER, Role.ADMIN)
+#: Roles that may reverse a ledger line.
+REVERSAL_ROLES = (Role.FINANCE, Role.MANAGER, Role.ADMIN)
+#: Roles that may mark a line paid.
+PAYMENT_ROLES = (Role.FINANCE, Role.ADMIN)
+
+
+class Overspend(ValidationError):
+    """The amount is more than is left on the grant or the budget line."""
+
+    field = "amount"
+
+    def __init__(self, message: str, *, remaining: Decimal, can_confirm: bool):
+        super().__init__(message)
+        self.remaining = remaining
+        self.can_confirm = can_confirm
+
+
+class AlreadyRecorded(Conflict):
+    """This form was already submitted (double-click or browser retry)."""
+
+    def __init__(self, disbursement_id: int):
+        super().__init__("This was already recorded; it has not been recorded twice.")
+        self.disbursement_id = disbursement_id
+
+
+@dataclass(frozen=True)
+class AwardInput:
+    """What a clerk typed for one award (already parsed by the form)."""
+
+    grant_id: int
+    item_type_id: int
+    amount: Decimal
+    awarded_on: date
+    delivery_method: DeliveryMethod
+    access_route: AccessRoute | None = None
+    quantity: int = 1
+    household_id: int | None = None
+    young_person_id: int | None = None
+    supplier: str | None = None
+    evidence_reference: str | None = None
+    notes: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def check_period(
+    grant: Grant, day: date, *, today: date, field: str = "awarded_on"
+) -> None:
+    """A ledger date must lie within the grant's period and not in the future.
+
+    :raises ValidationError: on ``field``.
+    """
+    if day > today:
+        raise ValidationError("The date cannot be in the future", field=field)
+    if not grant.covers(day):
+        raise ValidationError(
+            f"The date must be within the grant's period, "
+            f"{grant.starts_on:%-d %B %Y} to {grant.ends_on:%-d %B %Y}",
+            field=field,
+        )
+
+
+def available_on_grant(grant: Grant) -> Decimal:
+    """What is left to award on a grant: total less net spend."""
+    return grant.total - spent_on_grant(grant.id)
+
+
+def _check_budget(
+    *,
+    amount: Decimal,
+    remaining: Decimal,
+    control: BudgetControl,
+    what: str,
+    actor: User,
+    confirm: bool,
+) -> bool:
+    """Apply one control; return True when a manager confirmed an overspend."""
+    if amount <= remaining:
+        return False
+    left = format_money(max(remaining, Decimal(0)))
+    can_confirm = control == BudgetControl.WARN and actor.role in OVERRIDE_ROLES
+    if control == BudgetControl.WARN and can_confirm and confirm:
+        return True
+    if control == BudgetControl.BLOCK:
+        message = f"This is more than is left on {what}: {left} remaining"
+    elif can_confirm:
+        message = (
+            f"This is more than is left on {what} ({left} remaining). "
+            "Tick the box to confirm the overspend."
+        )
+    else:
+        message = (
+            f"This is more than is left on {what} ({left} remaining). "
+            "Only a manager can confirm an overspend."
+        )
+    raise Overspend(message, remaining=remaining, can_confirm=can_confirm)
+
+
+def _beneficiary(data: AwardInput) -> None:
+    if data.household_id is not None and data.young_person_id is not None:
+        raise ValidationError(
+            "Choose a household or a young person, not both", field="beneficiary"
+        )
+    if data.household_id is not None:
+        household = db.session.get(Household, data.household_id)
+        if household is None or household.erased_at is not None:
+            raise ValidationError("Choose a household that exists", field="beneficiary")
+    if data.young_person_id is not None:
+        person = db.session.get(YoungPerson, data.young_person_id)
+        if person is None or person.erased_at is not None:
+            raise ValidationError(
+                "Choose a young person who exists", field="beneficiary"
+            )
+
+
+def record_disbursement(
+    data: AwardInput,
+    *,
+    actor: User,
+    today: date,
+    idempotency_key: str | None = None,
+    confirm_overspend: bool = False,
+) -> Disbursement:
+    """Record one award against a grant.
+
+    The grant row is locked first (``FOR UPDATE`` on PostgreSQL; on SQLite the transaction
+    already holds the write lock), so the balance read here cannot change before the insert.
+
+    :raises AlreadyRecorded: when this idempotency key was used before.
+    :raises ValidationError: for a closed grant, a date outside the period or in the future,
+        an unknown item or beneficiary.
+    :raises Overspend: when the amount is more than is left (grant or budget line).
+    """
+    grant = lock_for_update(Grant, data.grant_id)
+    if grant is None:
+        raise ValidationError("Choose a grant", field="grant")
+    # Checked under the lock, so two copies of one form cannot both get past it.
+    if idempotency_key:
+        existing = db.session.scalar(
+            select(Disbursement.id).where(
+                Disbursement.idempotency_key == idempotency_key
+            )
+        )
+        if existing is not None:
+            raise AlreadyRecorded(existing)
+    if not grant.is_open:
+        raise ValidationError(
+            "This grant is closed: it takes no new awards", field="grant"
+        )
+    if data.amount <= 0:
+        raise ValidationError("Enter an amount of £0.01 or more", field="amount")
+    if data.quantity < 1:
+        raise ValidationError("Enter a quantity of 1 or more", field="quantity")
+    check_period(grant, data.awarded_on, today=today)
+    item = db.session.get(ItemType, data.item_type_id)
+    if item is None or not item.active:
+        raise ValidationError("Choose an item", field="item_type")
+    _beneficiary(data)
+
+    confirmed = _check_budget(
+        amount=data.amount,
+        remaining=available_on_grant(grant),
+        control=grant.control,
+        what=f"grant {grant.reference}",
+        actor=actor,
+        confirm=confirm_overspend,
+    )
+    line = db.session.scalar(
+        select(BudgetLine).where(
+            BudgetLine.grant_id == grant.id, BudgetLine.category_id == item.category_id
+        )
+    )
+    if line is not None:
+        confirmed |= _check_budget(
+            amount=data.amount,
+            remaining=line.amount - spent_in_category(grant.id, item.category_id),
+            control=line.control,
+            what=f"the {item.category.name} budget line",
+            actor=actor,
+            confirm=confirm_overspend,
+        )
+
+    disbursement = Disbursement(
+        grant_id=grant.id,
+        item_type_id=item.id,
+        household_id=data.household_id,
+        young_person_id=data.young_person_id,
+        quantity=data.quantity,
+        amount=data.amount,
+        awarded_on=data.awarded_on,
+        supplier=data.supplier or None,
+        delivery_method=data.delivery_method,
+        access_route=data.access_route,
+        evidence_reference=data.evidence_reference or None,
+        notes=data.notes or None,
+        overspend_confirmed=confirmed,
+        idempotency_key=idempotency_key or None,
+        created_by_id=actor.id,
+    )
+    db.session.add(disbursement)
+    db.session.flush()
+    record_event(
+        "disbursement.create",
+        actor=actor,
+        obj=disbursement,
+        after=_values(disbursement),
+    )
+    if confirmed:
+        record_event(
+            "disbursement.overspend_override",
+            actor=actor,
+            obj=disbursement,
+            after={"grant": grant.reference, "amount": data.amount},
+        )
+    return disbursement
+
+
+def reverse_disbursement(
+    original: Disbursement,
+    *,
+    actor: User,
+    reason: str,
+    reversed_on: date,
+    today: date,
+) -> Disbursement:
+    """Cancel an award with a reversal line of the opposite amount.
+
+    :raises NotAllowed: for a reversal, an award already reversed, or a role that may not.
+    :raises ValidationError: for a missing reason or a date outside the grant's period.
+    """
+    if actor.role not in REVERSAL_ROLES:
+        raise NotAllowed("Only finance or a manager can reverse an award")
+    grant = lock_for_update(Grant, original.grant_id)
+    if original.is_reversal:
+        raise NotAllowed("A reversal cannot itself be reversed")
+    already = db.session.scalar(
+        select(Disbursement.id).where(Disbursement.reverses_id == original.id)
+    )
+    if already is not None:
+        raise NotAllowed("This award has already been reversed")
+    if not reason or not reason.strip():
+        raise ValidationError("Say why this award is being reversed", field="reason")
+    check_period(grant, reversed_on, today=today, field="reversed_on")
+    if reversed_on < original.awarded_on:
+        raise ValidationError(
+            "A reversal cannot be dated before the award", field="reversed_on"
+        )
+    reversal = Disbursement(
+        grant_id=original.grant_id,
+        item_type_id=original.item_type_id,
+        household_id=original.household_id,
+        young_person_id=original.young_person_id,
+        quantity=original.quantity,
+        amount=-original.amount,
+        awarded_on=reversed_on,
+        supplier=original.supplier,
+        delivery_method=original.delivery_method,
+        access_route=original.access_route,
+        evidence_reference=original.evidence_reference,
+        reverses_id=original.id,
+        reason=reason.strip(),
+        created_by_id=actor.id,
+    )
+    db.session.add(reversal)
+    db.session.flush()
+    record_event(
+        "disbursement.reverse",
+        actor=actor,
+        obj=reversal,
+        before={"reverses": original.id, "amount": original.amount},
+        after=_values(reversal),
+    )
+    return reversal
+
+
+def mark_paid(
+    disbursement: Disbursement,
+    *,
+    actor: User,
+    paid_on: date,
+    payment_reference: str,
+    today: date,
+) -> DisbursementPayment:
+    """Record that an award was paid; the ledger row itself is untouched.
+
+    :raises NotAllowed: for a reversal, a reversed award, one already paid, or a role that may not.
+    :raises ValidationError: for a date in the future or before the award.
+    """
+    if actor.role not in PAYMENT_ROLES:
+        raise NotAllowed("Only finance can mark an award paid")
+    if disbursement.is_reversal:
+        raise NotAllowed("A reversal is not paid")
+    if db.session.scalar(
+        select(DisbursementPayment.id).where(
+            DisbursementPayment.disbursement_id == disbursement.id
+        )
+    ):
+        raise NotAllowed("This award is already marked paid")
+    if db.session.scalar(
+        select(Disbursement.id).where(Disbursement.reverses_id == disbursement.id)
+    ):
+        raise NotAllowed("This award was reversed; there is nothing to pay")
+    if paid_on > today:
+        raise ValidationError(
+            "The payment date cannot be in the future", field="paid_on"
+        )
+    if paid_on < disbursement.awarded_on:
+        raise ValidationError(
+            "The payment date cannot be before the award", field="paid_on"
+        )
+    if not payment_reference or not payment_reference.strip():
+        raise ValidationError("Enter the payment reference", field="payment_reference")
+    payment = DisbursementPayment(
+        disbursement_id=disbursement.id,
+        paid_on=paid_on,
+        payment_reference=payment_reference.strip(),
+        recorded_by_id=actor.id,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    record_event(
+        "disbursement.mark_paid",
+        actor=actor,
+        obj=disbursement,
+        after={"paid_on": paid_on, "payment_reference": payment.payment_reference},
+    )
+    return payment
+
+
+def _values(d: Disbursement) -> dict:
+    return {
+        "grant_id": d.grant_id,
+        "item_type_id": d.item_type_id,
+        "household_id": d.household_id,
+        "young_person_id": d.young_person_id,
+        "quantity": d.quantity,
+        "amount": d.amount,
+        "awarded_on": d.awarded_on,
+        "delivery_method": d.delivery_method,
+        "access_route": d.access_route,
+        "supplier": d.supplier,
+        "evidence_reference": d.evidence_reference,
+        "overspend_confirmed": d.overspend_confirmed,
+    }

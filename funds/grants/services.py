@@ -1,0 +1,489 @@
+"""Funders, grants, budget lines, teams and the item taxonomy: the writes."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from funds.audit import record_event
+from funds.database import lock_for_update
+from funds.errors import NotAllowed, ValidationError
+from funds.extensions import db
+from funds.grants.queries import allocated_to_lines, spent_in_category, spent_on_grant
+from funds.models import (
+    BudgetControl,
+    BudgetLine,
+    Disbursement,
+    Funder,
+    FunderCategory,
+    Grant,
+    GrantStatus,
+    GrantTotalChange,
+    ItemType,
+    ItemTypeMapping,
+    Role,
+    SpendCategory,
+    Team,
+    User,
+)
+from funds.money import format_money
+
+MANAGER_ROLES = (Role.MANAGER, Role.ADMIN)
+
+
+def _require_manager(actor: User) -> None:
+    if actor.role not in MANAGER_ROLES:
+        raise NotAllowed("Only a manager can do this")
+
+
+def _unique(
+    model, column, value, *, field: str, message: str, exclude_id: int | None = None
+):
+    query = select(model.id).where(func.lower(column) == value.lower())
+    if exclude_id is not None:
+        query = query.where(model.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        raise ValidationError(message, field=field)
+
+
+# --- funders ---------------------------------------------------------------------------
+
+
+def create_funder(
+    *, actor: User, name: str, categories: list[str], notes: str | None = None
+) -> Funder:
+    """Add a funder with the categories its return uses, in order.
+
+    :raises ValidationError: for a duplicate name or no categories.
+    """
+    _require_manager(actor)
+    name = name.strip()
+    _unique(
+        Funder,
+        Funder.name,
+        name,
+        field="name",
+        message="A funder with this name already exists",
+    )
+    cleaned = _clean_categories(categories)
+    funder = Funder(name=name, notes=notes or None)
+    db.session.add(funder)
+    db.session.flush()
+    for position, category in enumerate(cleaned):
+        db.session.add(
+            FunderCategory(funder_id=funder.id, name=category, position=position)
+        )
+    db.session.flush()
+    record_event(
+        "funder.create",
+        actor=actor,
+        obj=funder,
+        after={"name": name, "categories": cleaned},
+    )
+    return funder
+
+
+def _clean_categories(categories: list[str]) -> list[str]:
+    cleaned: list[str] = []
+    for category in categories:
+        category = category.strip()
+        if category and category.lower() not in {c.lower() for c in cleaned}:
+            cleaned.append(category)
+    if not cleaned:
+        raise ValidationError("Enter at least one return category", field="categories")
+    return cleaned
+
+
+def add_funder_categories(
+    funder: Funder, *, actor: User, categories: list[str]
+) -> list[FunderCategory]:
+    """Add return categories to a funder (existing ones are kept, never renamed away)."""
+    _require_manager(actor)
+    existing = {c.name.lower() for c in funder.categories}
+    position = len(funder.categories)
+    added = []
+    for name in _clean_categories(categories):
+        if name.lower() in existing:
+            continue
+        category = FunderCategory(funder_id=funder.id, name=name, position=position)
+        position += 1
+        db.session.add(category)
+        added.append(category)
+    if not added:
+        raise ValidationError("These categories already exist", field="categories")
+    db.session.flush()
+    record_event(
+        "funder.add_categories",
+        actor=actor,
+        obj=funder,
+        after={"added": [c.name for c in added]},
+    )
+    return added
+
+
+# --- teams and taxonomy ------------------------------------------------------------------
+
+
+def create_team(*, actor: User, name: str) -> Team:
+    """Add a team."""
+    _require_manager(actor)
+    name = name.strip()
+    _unique(
+        Team,
+        Team.name,
+        name,
+        field="name",
+        message="A team with this name already exists",
+    )
+    team = Team(name=name)
+    db.session.add(team)
+    db.session.flush()
+    record_event("team.create", actor=actor, obj=team, after={"name": name})
+    return team
+
+
+def create_spend_category(
+    *, actor: User, name: str, is_activity: bool = False
+) -> SpendCategory:
+    """Add a spend category."""
+    _require_manager(actor)
+    name = name.strip()
+    _unique(
+        SpendCategory,
+        SpendCategory.name,
+        name,
+        field="name",
+        message="This category already exists",
+    )
+    category = SpendCategory(name=name, is_activity=is_activity)
+    db.session.add(category)
+    db.session.flush()
+    record_event(
+        "spend_category.create",
+        actor=actor,
+        obj=category,
+        after={"name": name, "is_activity": is_activity},
+    )
+    return category
+
+
+def create_item_type(*, actor: User, category_id: int, name: str) -> ItemType:
+    """Add an item type to a category."""
+    _require_manager(actor)
+    category = db.session.get(SpendCategory, category_id)
+    if category is None:
+        raise ValidationError("Choose a category", field="category")
+    name = name.strip()
+    if db.session.scalar(
+        select(ItemType.id).where(
+            ItemType.category_id == category_id,
+            func.lower(ItemType.name) == name.lower(),
+        )
+    ):
+        raise ValidationError("This item already exists in the category", field="name")
+    item = ItemType(category_id=category_id, name=name)
+    db.session.add(item)
+    db.session.flush()
+    record_event(
+        "item_type.create",
+        actor=actor,
+        obj=item,
+        after={"name": name, "category": category.name},
+    )
+    return item
+
+
+def set_item_active(item: ItemType, *, actor: User, active: bool) -> None:
+    """Retire an item type (it stays on past awards) or bring it back."""
+    _require_manager(actor)
+    if item.active == active:
+        return
+    item.active = active
+    record_event(
+        "item_type.set_active",
+        actor=actor,
+        obj=item,
+        before={"active": not active},
+        after={"active": active},
+    )
+    db.session.flush()
+
+
+def map_item_type(
+    item: ItemType, *, actor: User, funder: Funder, category_id: int | None
+) -> None:
+    """Say which of a funder's return categories an item is reported under (None: unmapped)."""
+    _require_manager(actor)
+    mapping = db.session.scalar(
+        select(ItemTypeMapping).where(
+            ItemTypeMapping.item_type_id == item.id,
+            ItemTypeMapping.funder_id == funder.id,
+        )
+    )
+    before = mapping.funder_category.name if mapping else None
+    if category_id is None:
+        if mapping is not None:
+            db.session.delete(mapping)
+    else:
+        category = db.session.get(FunderCategory, category_id)
+        if category is None or category.funder_id != funder.id:
+            raise ValidationError(
+                f"Choose one of {funder.name}'s categories", field=f"item_{item.id}"
+            )
+        if mapping is None:
+            mapping = ItemTypeMapping(item_type_id=item.id, funder_id=funder.id)
+            db.session.add(mapping)
+        mapping.funder_category_id = category.id
+    after = db.session.get(FunderCategory, category_id).name if category_id else None
+    if before != after:
+        record_event(
+            "item_type.map",
+            actor=actor,
+            obj=item,
+            before={"funder": funder.name, "category": before},
+            after={"funder": funder.name, "category": after},
+        )
+    db.session.flush()
+
+
+# --- grants ---------------------------------------------------------------------------
+
+
+def create_grant(
+    *,
+    actor: User,
+    reference: str,
+    title: str,
+    funder_id: int,
+    total: Decimal,
+    starts_on: date,
+    ends_on: date,
+    control: BudgetControl = BudgetControl.BLOCK,
+    team_id: int | None = None,
+    notes: str | None = None,
+) -> Grant:
+    """Set up a grant.
+
+    :raises ValidationError: for a duplicate reference, an unknown funder, a bad period.
+    """
+    _require_manager(actor)
+    reference = reference.strip()
+    _unique(
+        Grant,
+        Grant.reference,
+        reference,
+        field="reference",
+        message="A grant with this reference already exists",
+    )
+    if db.session.get(Funder, funder_id) is None:
+        raise ValidationError("Choose a funder", field="funder")
+    if team_id is not None and db.session.get(Team, team_id) is None:
+        raise ValidationError("Choose a team", field="team")
+    if ends_on < starts_on:
+        raise ValidationError(
+            "The end date must be on or after the start date", field="ends_on"
+        )
+    if total <= 0:
+        raise ValidationError("Enter a total of £0.01 or more", field="total")
+    grant = Grant(
+        reference=reference,
+        title=title.strip(),
+        funder_id=funder_id,
+        team_id=team_id,
+        total=total,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        control=BudgetControl(control),
+        notes=notes or None,
+    )
+    db.session.add(grant)
+    db.session.flush()
+    record_event("grant.create", actor=actor, obj=grant, after=_grant_values(grant))
+    return grant
+
+
+def update_grant(
+    grant: Grant,
+    *,
+    actor: User,
+    title: str,
+    team_id: int | None,
+    starts_on: date,
+    ends_on: date,
+    control: BudgetControl,
+    status: GrantStatus,
+    notes: str | None,
+) -> None:
+    """Change a grant's details (not its total: see change_grant_total).
+
+    :raises ValidationError: when the new period would leave recorded spend outside it.
+    """
+    _require_manager(actor)
+    lock_for_update(Grant, grant.id)
+    if ends_on < starts_on:
+        raise ValidationError(
+            "The end date must be on or after the start date", field="ends_on"
+        )
+    if team_id is not None and db.session.get(Team, team_id) is None:
+        raise ValidationError("Choose a team", field="team")
+    first, last = db.session.execute(
+        select(
+            func.min(Disbursement.awarded_on), func.max(Disbursement.awarded_on)
+        ).where(Disbursement.grant_id == grant.id)
+    ).one()
+    if first is not None and (starts_on > first or ends_on < last):
+        raise ValidationError(
+            f"Awards are recorded from {first:%-d %B %Y} to {last:%-d %B %Y}: "
+            "the period must include them",
+            field="starts_on" if starts_on > first else "ends_on",
+        )
+    before = _grant_values(grant)
+    grant.title = title.strip()
+    grant.team_id = team_id
+    grant.starts_on = starts_on
+    grant.ends_on = ends_on
+    grant.control = BudgetControl(control)
+    grant.status = GrantStatus(status)
+    grant.notes = notes or None
+    db.session.flush()
+    after = _grant_values(grant)
+    changed = {k: v for k, v in after.items() if before.get(k) != v}
+    if changed:
+        record_event(
+            "grant.update",
+            actor=actor,
+            obj=grant,
+            before={k: before[k] for k in changed},
+            after=changed,
+        )
+
+
+def change_grant_total(
+    grant: Grant, *, actor: User, new_total: Decimal, reason: str
+) -> GrantTotalChange:
+    """Change what a grant is worth; never below what is spent or set aside in budget lines.
+
+    :raises ValidationError: on ``new_total`` or ``reason``.
+    """
+    _require_manager(actor)
+    lock_for_update(Grant, grant.id)
+    if not reason or not reason.strip():
+        raise ValidationError("Say why the total is changing", field="reason")
+    if new_total <= 0:
+        raise ValidationError("Enter a total of £0.01 or more", field="new_total")
+    if new_total == grant.total:
+        raise ValidationError("This is already the grant's total", field="new_total")
+    spent = spent_on_grant(grant.id)
+    if new_total < spent:
+        raise ValidationError(
+            f"The total cannot be less than is already spent ({format_money(spent)})",
+            field="new_total",
+        )
+    allocated = allocated_to_lines(grant.id)
+    if new_total < allocated:
+        raise ValidationError(
+            f"The budget lines add up to {format_money(allocated)}: reduce them first",
+            field="new_total",
+        )
+    change = GrantTotalChange(
+        grant_id=grant.id,
+        old_total=grant.total,
+        new_total=new_total,
+        reason=reason.strip(),
+        changed_by_id=actor.id,
+    )
+    db.session.add(change)
+    old = grant.total
+    grant.total = new_total
+    db.session.flush()
+    record_event(
+        "grant.change_total",
+        actor=actor,
+        obj=grant,
+        before={"total": old},
+        after={"total": new_total, "reason": change.reason},
+    )
+    return change
+
+
+def set_budget_line(
+    grant: Grant,
+    *,
+    actor: User,
+    category_id: int,
+    amount: Decimal,
+    control: BudgetControl,
+) -> BudgetLine:
+    """Create or change a budget line; all lines together never exceed the grant's total.
+
+    :raises ValidationError: on ``amount`` or ``category``.
+    """
+    _require_manager(actor)
+    lock_for_update(Grant, grant.id)
+    category = db.session.get(SpendCategory, category_id)
+    if category is None:
+        raise ValidationError("Choose a spend category", field="category")
+    if amount < 0:
+        raise ValidationError("Enter an amount of £0.00 or more", field="amount")
+    others = allocated_to_lines(grant.id, excluding_category=category_id)
+    if others + amount > grant.total:
+        room = grant.total - others
+        raise ValidationError(
+            f"Budget lines cannot add up to more than the grant's total: "
+            f"{format_money(room)} is unallocated",
+            field="amount",
+        )
+    spent = spent_in_category(grant.id, category_id)
+    if amount < spent:
+        raise ValidationError(
+            f"{format_money(spent)} is already spent on {category.name}: the line cannot be less",
+            field="amount",
+        )
+    line = db.session.scalar(
+        select(BudgetLine).where(
+            BudgetLine.grant_id == grant.id, BudgetLine.category_id == category_id
+        )
+    )
+    before = None
+    if line is None:
+        line = BudgetLine(
+            grant_id=grant.id,
+            category_id=category_id,
+            amount=amount,
+            control=BudgetControl(control),
+        )
+        db.session.add(line)
+    else:
+        before = {"amount": line.amount, "control": line.control}
+        line.amount = amount
+        line.control = BudgetControl(control)
+    db.session.flush()
+    record_event(
+        "budget_line.set",
+        actor=actor,
+        obj=grant,
+        before=before,
+        after={
+            "category": category.name,
+            "amount": amount,
+            "control": BudgetControl(control),
+        },
+    )
+    return line
+
+
+def _grant_values(grant: Grant) -> dict:
+    return {
+        "reference": grant.reference,
+        "title": grant.title,
+        "funder_id": grant.funder_id,
+        "team_id": grant.team_id,
+        "total": grant.total,
+        "starts_on": grant.starts_on,
+        "ends_on": grant.ends_on,
+        "control": grant.control,
+        "status": grant.status,
+        "notes": grant.notes,
+    }
