@@ -100,11 +100,19 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
     from funds.admin.views import bp as admin_bp
     from funds.auth.views import bp as auth_bp
+    from funds.disbursements.views import bp as disbursements_bp
+    from funds.grants.views import bp as grants_bp
     from funds.main.views import bp as main_bp
+    from funds.people.views import bp as people_bp
+    from funds.taxonomy.views import bp as taxonomy_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(grants_bp, url_prefix="/grants")
+    app.register_blueprint(taxonomy_bp)
+    app.register_blueprint(people_bp)
+    app.register_blueprint(disbursements_bp, url_prefix="/awards")
 
 
 def register_hooks(app: Flask) -> None:

@@ -10,6 +10,19 @@ from funds.permissions import allowed
 #: (endpoint, label, endpoint prefixes for which the item is the current section)
 NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("main.index", "Home", ("main.",)),
+    ("grants.index", "Grants", ("grants.",)),
+    ("disbursements.index", "Awards", ("disbursements.",)),
+    (
+        "people.households",
+        "Households",
+        ("people.household", "people.new_household", "people.edit_household"),
+    ),
+    (
+        "people.young_people",
+        "Young people",
+        ("people.young_", "people.new_young", "people.edit_young"),
+    ),
+    ("taxonomy.funders", "Funders and items", ("taxonomy.",)),
     (
         "admin.users",
         "Users",

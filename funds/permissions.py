@@ -19,6 +19,16 @@ SIGNED_IN = "signed-in"
 ALL_ROLES = frozenset(Role)
 MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 ADMINS = frozenset({Role.ADMIN})
+#: Who records awards and people (finance checks; it does not record).
+RECORDERS = frozenset({Role.STAFF, Role.MANAGER, Role.ADMIN})
+#: Who may reverse a ledger line.
+REVERSERS = frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN})
+#: Who may mark a line paid.
+PAYERS = frozenset({Role.FINANCE, Role.ADMIN})
+#: Who reads funders, the taxonomy and teams.
+CATALOGUE_READERS = frozenset({Role.MANAGER, Role.FINANCE, Role.ADMIN})
+#: Who may see beneficiaries' names and contact details (finance works from references).
+NAME_ROLES = frozenset({Role.STAFF, Role.MANAGER, Role.ADMIN})
 
 #: endpoint -> PUBLIC, SIGNED_IN or the set of roles allowed. An endpoint missing from
 #: this table is refused to everyone (and a test fails until it is added).
@@ -38,6 +48,40 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "admin.enable_user": ADMINS,
     "admin.reset_password": ADMINS,
     "admin.audit": ADMINS,
+    # grants
+    "grants.index": SIGNED_IN,
+    "grants.new": MANAGERS,
+    "grants.detail": SIGNED_IN,
+    "grants.edit": MANAGERS,
+    "grants.change_total": MANAGERS,
+    "grants.budget_line": MANAGERS,
+    # funders, item taxonomy, teams
+    "taxonomy.funders": CATALOGUE_READERS,
+    "taxonomy.new_funder": MANAGERS,
+    "taxonomy.funder": CATALOGUE_READERS,
+    "taxonomy.add_categories": MANAGERS,
+    "taxonomy.mapping": MANAGERS,
+    "taxonomy.items": CATALOGUE_READERS,
+    "taxonomy.new_category": MANAGERS,
+    "taxonomy.new_item": MANAGERS,
+    "taxonomy.item_active": MANAGERS,
+    "taxonomy.teams": CATALOGUE_READERS,
+    "taxonomy.new_team": MANAGERS,
+    # households and young people
+    "people.households": SIGNED_IN,
+    "people.new_household": RECORDERS,
+    "people.household": SIGNED_IN,
+    "people.edit_household": RECORDERS,
+    "people.young_people": SIGNED_IN,
+    "people.new_young_person": RECORDERS,
+    "people.young_person": SIGNED_IN,
+    "people.edit_young_person": RECORDERS,
+    # the ledger
+    "disbursements.index": SIGNED_IN,
+    "disbursements.new": RECORDERS,
+    "disbursements.detail": SIGNED_IN,
+    "disbursements.reverse": REVERSERS,
+    "disbursements.mark_paid": PAYERS,
 }
 
 
@@ -81,7 +125,14 @@ def enforce_permissions() -> object | None:
     return None
 
 
+def can_see_names(user=None) -> bool:
+    """Whether the user may see beneficiaries' names and contact details."""
+    user = current_user if user is None else user
+    return bool(user.is_authenticated and user.role in NAME_ROLES)
+
+
 def register_permissions(app: Flask) -> None:
     """Install the check on every request and expose ``can()`` to templates."""
     app.before_request(enforce_permissions)
     app.jinja_env.globals["can"] = allowed
+    app.jinja_env.globals["can_see_names"] = can_see_names

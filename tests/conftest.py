@@ -153,3 +153,192 @@ def csrf_token_from(html: str) -> str:
     ) or re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+# --- ledger factories ---------------------------------------------------------------------
+
+from datetime import date  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+from funds.models import HSF_CATEGORIES, DeliveryMethod, ItemType  # noqa: E402
+
+#: A date inside the default test grant's period.
+IN_PERIOD = date(2024, 6, 3)
+#: "Today" for services in tests: after every default period.
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def system_actor(app, create_user):
+    """A manager that factories act as; created once per test."""
+    holder: dict = {}
+
+    def _get() -> int:
+        if "id" not in holder:
+            holder["id"] = create_user(
+                Role.MANAGER,
+                email="factory-manager@example.org",
+                name="Factory Manager",
+            )
+        return holder["id"]
+
+    return _get
+
+
+def _actor(actor_id):
+    return db.session.get(User, actor_id)
+
+
+@pytest.fixture
+def item_id(app):
+    """The id of a default item type by name (the default taxonomy is loaded on first use)."""
+    from funds.taxonomy.defaults import ensure_default_taxonomy
+
+    def _item(name: str = "Food voucher") -> int:
+        with app.app_context():
+            ensure_default_taxonomy()
+            db.session.commit()
+            return db.session.scalars(
+                select(ItemType.id).where(ItemType.name == name)
+            ).one()
+
+    return _item
+
+
+@pytest.fixture
+def create_funder(app, system_actor, item_id):
+    """Make a funder (HSF categories and the default HSF mapping unless told otherwise)."""
+    counter = iter(range(1, 10_000))
+
+    def _create(
+        name: str | None = None, *, categories=HSF_CATEGORIES, hsf_mapping: bool = True
+    ) -> int:
+        from funds.grants.services import create_funder as service
+        from funds.taxonomy.defaults import apply_default_hsf_mapping
+
+        item_id()  # the default taxonomy exists
+        actor = system_actor()
+        with app.app_context():
+            funder = service(
+                actor=_actor(actor),
+                name=name or f"Funder {next(counter)}",
+                categories=list(categories),
+            )
+            if hsf_mapping:
+                apply_default_hsf_mapping(funder)
+            db.session.commit()
+            return funder.id
+
+    return _create
+
+
+@pytest.fixture
+def create_grant(app, system_actor, create_funder):
+    """Make a grant: £1,000.00, 1 Apr 2024 - 31 Mar 2025, block control, unless told otherwise."""
+    counter = iter(range(1, 10_000))
+
+    def _create(
+        total: str = "1000.00",
+        *,
+        funder_id: int | None = None,
+        reference: str | None = None,
+        starts_on: date = date(2024, 4, 1),
+        ends_on: date = date(2025, 3, 31),
+        control: str = "block",
+        title: str = "Test grant",
+    ) -> int:
+        from funds.grants.services import create_grant as service
+
+        funder_id = funder_id or create_funder()
+        actor = system_actor()
+        with app.app_context():
+            grant = service(
+                actor=_actor(actor),
+                reference=reference or f"G-{next(counter):03d}",
+                title=title,
+                funder_id=funder_id,
+                total=Decimal(total),
+                starts_on=starts_on,
+                ends_on=ends_on,
+                control=control,
+            )
+            db.session.commit()
+            return grant.id
+
+    return _create
+
+
+@pytest.fixture
+def create_household(app, system_actor):
+    """Make a household; keyword arguments are HouseholdInput fields."""
+
+    def _create(**fields) -> int:
+        from funds.people.services import HouseholdInput, create_household as service
+
+        actor = system_actor()
+        with app.app_context():
+            household = service(HouseholdInput(**fields), actor=_actor(actor))
+            db.session.commit()
+            return household.id
+
+    return _create
+
+
+@pytest.fixture
+def create_young_person(app, system_actor):
+    """Make a young person; keyword arguments are YoungPersonInput fields."""
+
+    def _create(**fields) -> int:
+        from funds.people.services import (
+            YoungPersonInput,
+            create_young_person as service,
+        )
+
+        actor = system_actor()
+        with app.app_context():
+            person = service(
+                YoungPersonInput(**fields), actor=_actor(actor), today=TODAY
+            )
+            db.session.commit()
+            return person.id
+
+    return _create
+
+
+@pytest.fixture
+def create_disbursement(app, system_actor, item_id):
+    """Record an award through the real service; returns its id."""
+
+    def _create(
+        grant_id: int,
+        amount: str = "10.00",
+        *,
+        item: str = "Food voucher",
+        awarded_on: date = IN_PERIOD,
+        actor_id: int | None = None,
+        delivery_method: DeliveryMethod = DeliveryMethod.VOUCHER,
+        confirm_overspend: bool = False,
+        **fields,
+    ) -> int:
+        from funds.disbursements.services import AwardInput, record_disbursement
+
+        item_type_id = item_id(item)
+        actor = actor_id or system_actor()
+        with app.app_context():
+            disbursement = record_disbursement(
+                AwardInput(
+                    grant_id=grant_id,
+                    item_type_id=item_type_id,
+                    amount=Decimal(amount),
+                    awarded_on=awarded_on,
+                    delivery_method=delivery_method,
+                    **fields,
+                ),
+                actor=_actor(actor),
+                today=TODAY,
+                confirm_overspend=confirm_overspend,
+            )
+            db.session.commit()
+            return disbursement.id
+
+    return _create

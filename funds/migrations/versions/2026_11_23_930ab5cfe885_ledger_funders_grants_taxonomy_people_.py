@@ -14,6 +14,31 @@ from funds.models.append_only import drop_statements, trigger_statements
 
 APPEND_ONLY = ("grant_total_changes", "disbursements", "disbursement_payments")
 
+# The taxonomy a new installation starts with (a copy, so later edits to the app's
+# defaults never change what this migration did).
+DEFAULT_TAXONOMY = (
+    ("Food", False, ("Food voucher",)),
+    ("White goods", False, ("Washing machine", "Fridge", "Cooker")),
+    ("Utility bills", False, ("Gas bill", "Electricity bill", "Water bill")),
+    ("Clothing", False, ("School uniform voucher", "Winter coat", "Shoes")),
+    ("Activities", True, ("Kayaking", "Abseiling", "Raft building", "Bush crafts", "Doughnutting",
+                          "High ropes", "Theatre trip", "Restaurant visit", "Cinema voucher",
+                          "Steam train trip")),
+    ("Staff costs", False, ("Salary", "Employer on-costs", "Training")),
+)
+
+
+def _load_default_taxonomy():
+    categories = sa.table("spend_categories", sa.column("id"), sa.column("name"),
+                          sa.column("is_activity"), sa.column("active"))
+    items = sa.table("item_types", sa.column("category_id"), sa.column("name"), sa.column("active"))
+    bind = op.get_bind()
+    for name, is_activity, item_names in DEFAULT_TAXONOMY:
+        bind.execute(categories.insert().values(name=name, is_activity=is_activity, active=True))
+        category_id = bind.execute(sa.select(categories.c.id).where(categories.c.name == name)).scalar_one()
+        bind.execute(items.insert(), [{"category_id": category_id, "name": item, "active": True}
+                                      for item in item_names])
+
 
 # revision identifiers, used by Alembic.
 revision = '930ab5cfe885'
@@ -247,6 +272,7 @@ def upgrade():
     for table in APPEND_ONLY:
         for statement in trigger_statements(table, op.get_bind().dialect.name):
             op.execute(statement)
+    _load_default_taxonomy()
 
 
 def downgrade():

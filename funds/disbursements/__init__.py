@@ -1,0 +1,1 @@
+"""The ledger: recording awards, reversing mistakes, marking payments."""

@@ -1,0 +1,5 @@
+"""Pages for grants."""
+
+from flask import Blueprint
+
+bp = Blueprint("grants", __name__)

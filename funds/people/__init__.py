@@ -1,0 +1,1 @@
+"""Households and young people."""

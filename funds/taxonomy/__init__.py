@@ -1,0 +1,1 @@
+"""Funders and their return categories, our spend categories and item types, teams."""
