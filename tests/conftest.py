@@ -273,7 +273,8 @@ def create_household(app, system_actor):
     """Make a household; keyword arguments are HouseholdInput fields."""
 
     def _create(**fields) -> int:
-        from funds.people.services import HouseholdInput, create_household as service
+        from funds.people.services import HouseholdInput
+        from funds.people.services import create_household as service
 
         actor = system_actor()
         with app.app_context():
@@ -291,6 +292,8 @@ def create_young_person(app, system_actor):
     def _create(**fields) -> int:
         from funds.people.services import (
             YoungPersonInput,
+        )
+        from funds.people.services import (
             create_young_person as service,
         )
 
