@@ -98,13 +98,16 @@ def register_templates(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
+    from funds.activities.views import bp as activities_bp
     from funds.admin.views import bp as admin_bp
     from funds.auth.views import bp as auth_bp
     from funds.disbursements.views import bp as disbursements_bp
     from funds.grants.views import bp as grants_bp
     from funds.main.views import bp as main_bp
     from funds.people.views import bp as people_bp
+    from funds.returns.views import bp as returns_bp
     from funds.taxonomy.views import bp as taxonomy_bp
+    from funds.vouchers.views import bp as vouchers_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -113,6 +116,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(taxonomy_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(disbursements_bp, url_prefix="/awards")
+    app.register_blueprint(activities_bp, url_prefix="/activities")
+    app.register_blueprint(vouchers_bp, url_prefix="/vouchers")
+    app.register_blueprint(returns_bp, url_prefix="/returns")
 
 
 def register_hooks(app: Flask) -> None:
@@ -133,6 +139,7 @@ def register_hooks(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """The ``flask`` commands."""
     from funds.cli import commands
+    from funds.returns.cli import return_group
 
-    for command in commands:
+    for command in [*commands, return_group]:
         app.cli.add_command(command)

@@ -1,10 +1,11 @@
-"""``flask`` commands: init-instance, create-user, create-admin."""
+"""``flask`` commands: init-instance, create-user, create-admin, seed-demo."""
 
 from __future__ import annotations
 
 import os
 import secrets
 import sys
+from datetime import date
 
 import click
 from flask import current_app
@@ -85,4 +86,57 @@ def create_admin(email: str, name: str) -> None:
     _create(email, name, Role.ADMIN, None)
 
 
-commands = [init_instance, create_user_command, create_admin]
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Load a year of realistic demo data (grants, households, awards, one user per role).
+
+    Everything goes through the services in one transaction; an existing database with
+    grants or demo data is refused and left unchanged.
+    """
+    from funds.money import format_money
+    from funds.seed_data import YEAR_END, YEAR_START, AlreadyLoaded, load_demo
+
+    try:
+        result = load_demo(today=date.today())
+    except AlreadyLoaded as refused:
+        db.session.rollback()
+        raise click.ClickException(
+            f"{refused}: seed-demo only loads into a database without grants. "
+            "Nothing was written."
+        ) from refused
+    except FundsError as error:
+        db.session.rollback()
+        raise click.ClickException(
+            f"The demo data was refused: {error.message}. Nothing was written."
+        ) from error
+    db.session.commit()
+
+    click.secho(
+        f"Loaded the demo year {YEAR_START:%-d %B %Y} to {YEAR_END:%-d %B %Y}.",
+        fg="green",
+    )
+    click.echo("")
+    click.echo(f"  {'Grant':<16}{'Total':>14}{'Spent':>14}{'Remaining':>14}  Awards")
+    for summary in result.grants:
+        click.echo(
+            f"  {summary.grant.reference:<16}"
+            f"{format_money(summary.grant.total):>14}"
+            f"{format_money(summary.spent):>14}"
+            f"{format_money(summary.remaining):>14}  {summary.awards}"
+        )
+    counts = result.counts
+    click.echo("")
+    click.echo(
+        f"  {counts['households']} households ({counts['households helped']} helped), "
+        f"{counts['young people']} young people ({counts['activity places']} activity places), "
+        f"{counts['awards']} awards, {counts['reversals']} reversals, "
+        f"{counts['paid']} marked paid."
+    )
+    click.echo("")
+    click.echo("Sign in with these accounts. The passwords are shown only this once:")
+    for role, email, password in result.accounts:
+        click.echo(f"  {role.value:<8} {email:<32} {password}")
+
+
+commands = [init_instance, create_user_command, create_admin, seed_demo]

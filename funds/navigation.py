@@ -12,6 +12,9 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("main.index", "Home", ("main.",)),
     ("grants.index", "Grants", ("grants.",)),
     ("disbursements.index", "Awards", ("disbursements.",)),
+    ("activities.index", "Activities", ("activities.",)),
+    ("vouchers.index", "Vouchers", ("vouchers.",)),
+    ("returns.index", "Returns", ("returns.",)),
     (
         "people.households",
         "Households",

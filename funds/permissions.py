@@ -27,6 +27,10 @@ REVERSERS = frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN})
 PAYERS = frozenset({Role.FINANCE, Role.ADMIN})
 #: Who reads funders, the taxonomy and teams.
 CATALOGUE_READERS = frozenset({Role.MANAGER, Role.FINANCE, Role.ADMIN})
+#: Who buys voucher batches, returns unused vouchers and marks expired ones.
+STOCK_KEEPERS = frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN})
+#: Who reads and downloads funder returns (managers prepare and submit; finance checks).
+RETURN_READERS = frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN})
 #: Who may see beneficiaries' names and contact details (finance works from references).
 NAME_ROLES = frozenset({Role.STAFF, Role.MANAGER, Role.ADMIN})
 
@@ -82,6 +86,30 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "disbursements.detail": SIGNED_IN,
     "disbursements.reverse": REVERSERS,
     "disbursements.mark_paid": PAYERS,
+    # activity programmes
+    "activities.index": SIGNED_IN,
+    "activities.new": RECORDERS,
+    "activities.session": SIGNED_IN,
+    "activities.attendance": RECORDERS,
+    "activities.programme": SIGNED_IN,
+    # voucher stock
+    "vouchers.index": SIGNED_IN,
+    "vouchers.new_batch": STOCK_KEEPERS,
+    "vouchers.batch": SIGNED_IN,
+    "vouchers.return_vouchers": STOCK_KEEPERS,
+    "vouchers.expire": STOCK_KEEPERS,
+    "vouchers.issue": RECORDERS,
+    "vouchers.reconciliation": SIGNED_IN,
+    "vouchers.issued_csv": SIGNED_IN,
+    # funder returns and period locks
+    "returns.index": RETURN_READERS,
+    "returns.prepare": RETURN_READERS,
+    "returns.download": RETURN_READERS,
+    "returns.submit": MANAGERS,
+    "returns.detail": RETURN_READERS,
+    "returns.stored_workbook": RETURN_READERS,
+    "returns.grant_history": RETURN_READERS,
+    "returns.unlock": MANAGERS,
 }
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 
-from govuk_frontend_wtf.wtforms_widgets import GovTextInput
-from wtforms import StringField
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovTextInput
+from wtforms import DateField, StringField
 from wtforms.validators import StopValidation, ValidationError
 
 from funds.money import MAX_AMOUNT, PENNY, MoneyError, format_money, parse_money
@@ -111,3 +112,85 @@ class MoneyField(StringField):
 def format_for_field(amount: Decimal | None) -> str:
     """An amount as it would be typed into a MoneyField (``1250.00``)."""
     return "" if amount is None else format_money(amount, symbol="").replace(",", "")
+
+
+_DAY_OR_MONTH = re.compile(r"[0-9]{1,2}", re.ASCII)
+_YEAR = re.compile(r"[0-9]{4}", re.ASCII)
+#: Years any date typed into funds may have (periods and birthdays are checked further).
+YEARS = (1900, 2100)
+
+
+class Present:
+    """Required, for fields that parse their own input (dates, money): an empty field fails.
+
+    A field that already failed to parse keeps its own, more precise, message.
+    """
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.errors:
+            raise StopValidation()
+        if field.data is None or field.data == "":
+            raise StopValidation(self.message)
+
+
+class GovDateField(DateField):
+    """A GOV.UK day/month/year date: ASCII digits only, a real date, a sane year.
+
+    All three boxes empty gives ``None`` (add ``Present`` to require a date). The widget
+    always gets exactly three boxes back, whatever was sent.
+    """
+
+    widget = GovDateInput()
+
+    def __init__(
+        self, label=None, validators=None, *, example: str = "27 3 2024", **kwargs
+    ):
+        kwargs.setdefault("format", "%d %m %Y")
+        super().__init__(label, validators, **kwargs)
+        self.example = example
+        # The error summary links date fields to their day box (funds.templating).
+        self.type = "DateField"
+
+    def process_formdata(self, valuelist):
+        parts = [str(value).strip() for value in valuelist[:3]]
+        parts += [""] * (3 - len(parts))
+        self.raw_data = parts
+        self.data = None
+        if not any(parts):
+            if len(valuelist) > 3:
+                raise ValueError(f"Enter a real date, for example {self.example}")
+            return
+        day, month, year = parts
+        missing = [
+            name
+            for name, part in zip(("day", "month", "year"), parts, strict=True)
+            if not part
+        ]
+        if missing:
+            raise ValueError(f"The date must include a {' and a '.join(missing)}")
+        if (
+            len(valuelist) != 3
+            or not _DAY_OR_MONTH.fullmatch(day)
+            or not _DAY_OR_MONTH.fullmatch(month)
+            or not _YEAR.fullmatch(year)
+        ):
+            raise ValueError(
+                f"Enter the date as day, month and year in numbers, for example {self.example}"
+            )
+        try:
+            value = date(int(year), int(month), int(day))
+        except ValueError as exc:
+            raise ValueError(f"Enter a real date, for example {self.example}") from exc
+        if not YEARS[0] <= value.year <= YEARS[1]:
+            raise ValueError(
+                f"Enter a year between {YEARS[0]} and {YEARS[1]}, for example {self.example}"
+            )
+        self.data = value
+
+    def _value(self):
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return self.data.strftime("%d %m %Y") if self.data else ""

@@ -345,3 +345,151 @@ def create_disbursement(app, system_actor, item_id):
             return disbursement.id
 
     return _create
+
+
+@pytest.fixture
+def create_session(app, system_actor, item_id):
+    """Record an activity session (its cost goes through the ledger); returns its id."""
+
+    def _create(
+        grant_id: int,
+        cost: str = "100.00",
+        *,
+        activity: str = "Kayaking",
+        held_on: date = IN_PERIOD,
+        attendees: tuple[int, ...] = (),
+        carers: int = 0,
+        **fields,
+    ) -> int:
+        from funds.activities.services import (
+            SessionInput,
+            record_session,
+            set_attendance,
+        )
+
+        activity_id = item_id(activity)
+        actor = system_actor()
+        with app.app_context():
+            user = _actor(actor)
+            session = record_session(
+                SessionInput(
+                    grant_id=grant_id,
+                    item_type_id=activity_id,
+                    held_on=held_on,
+                    cost=Decimal(cost),
+                    **fields,
+                ),
+                actor=user,
+                today=TODAY,
+            )
+            if attendees or carers:
+                set_attendance(
+                    session, actor=user, young_person_ids=set(attendees), carers=carers
+                )
+            db.session.commit()
+            return session.id
+
+    return _create
+
+
+@pytest.fixture
+def create_batch(app, system_actor, item_id):
+    """Buy a voucher batch (serials PREFIX0001...); returns its id."""
+
+    def _create(
+        grant_id: int,
+        *,
+        quantity: int = 10,
+        face_value: str = "20.00",
+        supplier: str = "Tesco",
+        prefix: str = "TES",
+        first: int = 1,
+        item: str = "Food voucher",
+        purchased_on: date = date(2024, 5, 1),
+        expires_on: date = date(2025, 5, 1),
+        **fields,
+    ) -> int:
+        from funds.vouchers.serials import serials_from_range
+        from funds.vouchers.services import BatchInput, create_batch
+
+        item_type_id = item_id(item)
+        actor = system_actor()
+        serials = serials_from_range(
+            f"{prefix}{first:04d}", f"{prefix}{first + quantity - 1:04d}"
+        )
+        with app.app_context():
+            batch = create_batch(
+                BatchInput(
+                    grant_id=grant_id,
+                    supplier=supplier,
+                    item_type_id=item_type_id,
+                    face_value=Decimal(face_value),
+                    quantity=quantity,
+                    purchase_cost=Decimal(face_value) * quantity,
+                    purchased_on=purchased_on,
+                    expires_on=expires_on,
+                    **fields,
+                ),
+                serials,
+                actor=_actor(actor),
+                today=TODAY,
+            )
+            db.session.commit()
+            return batch.id
+
+    return _create
+
+
+@pytest.fixture
+def records(
+    app,
+    create_user,
+    create_grant,
+    create_household,
+    create_young_person,
+    create_disbursement,
+    create_session,
+    create_batch,
+    item_id,
+):
+    """One real record for every kind of id a URL takes, so detail pages answer 200."""
+    from datetime import date
+
+    from funds.extensions import db
+    from funds.models import Funder, Grant, PeriodLock, User
+    from funds.returns.services import submit_return
+    from tests.conftest import TODAY
+
+    grant = create_grant("5000.00")
+    locked_grant = create_grant("100.00")
+    household = create_household()
+    person = create_young_person()
+    ids = {
+        "user_id": create_user(Role.STAFF, email="target@example.org"),
+        "grant_id": grant,
+        "household_id": household,
+        "young_person_id": person,
+        "disbursement_id": create_disbursement(grant, "20.00", household_id=household),
+        "session_id": create_session(grant, "50.00", attendees=(person,)),
+        "batch_id": create_batch(grant, quantity=2),
+        "item_id": item_id("Fridge"),
+    }
+    with app.app_context():
+        ids["funder_id"] = db.session.get(Grant, grant).funder_id
+        manager = db.session.scalars(
+            db.select(User).where(User.role == Role.MANAGER)
+        ).first()
+        submitted = submit_return(
+            db.session.get(Grant, locked_grant),
+            actor=manager,
+            template="budget",
+            date_from=date(2024, 4, 1),
+            date_to=date(2024, 4, 30),
+            organisation="Org",
+            today=TODAY,
+        )
+        db.session.commit()
+        ids["return_id"] = submitted.id
+        ids["lock_id"] = db.session.scalars(db.select(PeriodLock.id)).one()
+        assert db.session.get(Funder, ids["funder_id"])
+    return ids

@@ -11,12 +11,11 @@ from funds.models import Role
 from tests.conftest import PASSWORD, make_config, reset_database
 
 
-def _get_urls(app, user_id):
+def _get_urls(app, ids):
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and rule.endpoint != "static":
-            yield rule.build(
-                dict.fromkeys(rule.arguments, user_id), append_unknown=False
-            )[1]
+            values = {arg: ids[arg] for arg in rule.arguments}
+            yield rule.build(values, append_unknown=False)[1]
 
 
 def _check_headers(response, url):
@@ -29,6 +28,9 @@ def _check_headers(response, url):
     assert headers.get("Referrer-Policy") == "no-referrer", url
     assert headers.get("Cache-Control") == "no-store", url
     assert "Server" not in headers or "Werkzeug" not in headers.get("Server", "")
+    if response.mimetype != "text/html":
+        assert "attachment" in headers.get("Content-Disposition", ""), url
+        return
     body = response.get_data(as_text=True)
     nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
     for script in re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", body):
@@ -45,9 +47,9 @@ def _check_cookies(response, *, secure: bool):
 
 
 def test_headers_on_every_get_route_signed_in_and_out(
-    app, client, admin_id, create_user, login
+    app, client, admin_id, create_user, login, records
 ):
-    target = create_user()
+    target = records
     for url in _get_urls(app, target):
         _check_headers(client.get(url), url)
     login(admin_id)

@@ -9,10 +9,12 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from funds.audit import record_event
+from funds.balances import available_to_award
 from funds.database import lock_for_update
 from funds.errors import Conflict, NotAllowed, ValidationError
 from funds.extensions import db
-from funds.grants.queries import spent_in_category, spent_on_grant
+from funds.grants.queries import spent_in_category
+from funds.locks import check_not_locked
 from funds.models import (
     AccessRoute,
     BudgetControl,
@@ -25,8 +27,11 @@ from funds.models import (
     ItemType,
     Role,
     User,
+    Voucher,
+    VoucherStatus,
     YoungPerson,
 )
+from funds.models.base import utcnow
 from funds.money import format_money
 
 #: Roles that may confirm spending past a ``warn`` control.
@@ -93,8 +98,8 @@ def check_period(
 
 
 def available_on_grant(grant: Grant) -> Decimal:
-    """What is left to award on a grant: total less net spend."""
-    return grant.total - spent_on_grant(grant.id)
+    """What is left to award: total, less net spend, less unissued voucher stock."""
+    return available_to_award(grant)
 
 
 def _check_budget(
@@ -184,6 +189,7 @@ def record_disbursement(
     if data.quantity < 1:
         raise ValidationError("Enter a quantity of 1 or more", field="quantity")
     check_period(grant, data.awarded_on, today=today)
+    check_not_locked(grant.id, data.awarded_on)
     item = db.session.get(ItemType, data.item_type_id)
     if item is None or not item.active:
         raise ValidationError("Choose an item", field="item_type")
@@ -273,6 +279,7 @@ def reverse_disbursement(
     if not reason or not reason.strip():
         raise ValidationError("Say why this award is being reversed", field="reason")
     check_period(grant, reversed_on, today=today, field="reversed_on")
+    check_not_locked(grant.id, reversed_on, field="reversed_on")
     if reversed_on < original.awarded_on:
         raise ValidationError(
             "A reversal cannot be dated before the award", field="reversed_on"
@@ -302,7 +309,27 @@ def reverse_disbursement(
         before={"reverses": original.id, "amount": original.amount},
         after=_values(reversal),
     )
+    _restock_voucher(original, actor=actor)
     return reversal
+
+
+def _restock_voucher(original: Disbursement, *, actor: User) -> None:
+    """A reversed voucher award puts its voucher back in stock (it can be issued again,
+    returned to the supplier or left to expire), so the money and the stock stay in step."""
+    voucher = db.session.scalar(select(Voucher).where(Voucher.disbursement_id == original.id))
+    if voucher is None:
+        return
+    voucher.status = VoucherStatus.IN_STOCK
+    voucher.disbursement_id = None
+    voucher.status_changed_at = utcnow()
+    db.session.flush()
+    record_event(
+        "voucher.restock",
+        actor=actor,
+        obj=voucher,
+        before={"status": VoucherStatus.ISSUED, "disbursement_id": original.id},
+        after={"status": VoucherStatus.IN_STOCK, "reason": "award reversed"},
+    )
 
 
 def mark_paid(
@@ -320,6 +347,8 @@ def mark_paid(
     """
     if actor.role not in PAYMENT_ROLES:
         raise NotAllowed("Only finance can mark an award paid")
+    # Serialises two clerks marking the same award (the second then sees the first).
+    lock_for_update(Grant, disbursement.grant_id)
     if disbursement.is_reversal:
         raise NotAllowed("A reversal is not paid")
     if db.session.scalar(

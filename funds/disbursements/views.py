@@ -1,5 +1,331 @@
-"""Pages for disbursements."""
+"""Pages for the ledger: the list, recording an award, one award, reversing, paying.
 
-from flask import Blueprint
+There is deliberately no page that edits or deletes a ledger line: a mistake is
+corrected by a reversal.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from funds.disbursements.forms import (
+    AwardForm,
+    LedgerFilterForm,
+    PaidForm,
+    ReverseForm,
+    new_form_token,
+    optional_id,
+)
+from funds.disbursements.queries import (
+    BENEFICIARY_REFERENCE,
+    AwardStory,
+    Cursor,
+    LedgerFilter,
+    award_story,
+    category_choices,
+    grant_choices,
+    item_choices,
+    ledger_page,
+    ledger_totals,
+    remaining_by_grant,
+)
+from funds.disbursements.services import (
+    OVERRIDE_ROLES,
+    AlreadyRecorded,
+    AwardInput,
+    Overspend,
+    available_on_grant,
+    mark_paid,
+    record_disbursement,
+    reverse_disbursement,
+)
+from funds.errors import FundsError, NotAllowed, apply_to_form
+from funds.extensions import db
+from funds.models import AccessRoute, DeliveryMethod
+from funds.money import format_money
 
 bp = Blueprint("disbursements", __name__)
+security_log = logging.getLogger("funds.security")
+
+#: The query parameters of the list's filter form (kept on the "older entries" link).
+FILTER_FIELDS = (
+    "grant",
+    "category",
+    "item_type",
+    "date_from",
+    "date_to",
+    "beneficiary",
+)
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _balance_sentence(grant) -> str:
+    """What is left on a grant, said plainly (an overspend is never shown as "-£5")."""
+    left = available_on_grant(grant)
+    if left < 0:
+        return f"{grant.reference} is now {format_money(-left)} overspent."
+    return f"{grant.reference} now has {format_money(left)} remaining."
+
+
+def _story_or_404(disbursement_id: int) -> AwardStory:
+    story = award_story(disbursement_id)
+    if story is None:
+        abort(404)
+    return story
+
+
+# --- the list -----------------------------------------------------------------------------
+
+
+@bp.route("/")
+def index():
+    form = LedgerFilterForm(formdata=request.args)
+    form.set_choices(
+        [
+            SelectChoice(str(g.id), f"{g.reference} – {g.title}")
+            for g in grant_choices(open_only=False)
+        ],
+        [SelectChoice(str(i), name) for i, name in category_choices()],
+        [SelectChoice(str(i), label) for i, label in item_choices(active_only=False)],
+    )
+    if not form.validate():
+        return render_template(
+            "disbursements/index.html", form=form, page=None, totals=None
+        ), 422
+    household_id, young_person_id = form.beneficiary_ids()
+    filters = LedgerFilter(
+        grant_id=form.grant.data,
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+        category_id=form.category.data,
+        item_type_id=form.item_type.data,
+        household_id=household_id,
+        young_person_id=young_person_id,
+    )
+    page = ledger_page(filters, after=Cursor.parse(request.args.get("after")))
+    # The links to the next and the first page keep the filters as they were typed.
+    kept = {
+        key: values
+        for key, values in request.args.to_dict(flat=False).items()
+        if key in FILTER_FIELDS
+    }
+    return render_template(
+        "disbursements/index.html",
+        form=form,
+        page=page,
+        totals=ledger_totals(filters),
+        filtered=filters.active,
+        next_url=url_for(".index", **kept, after=page.next_cursor.token())
+        if page.next_cursor
+        else None,
+        first_page_url=url_for(".index", **kept) if request.args.get("after") else None,
+    )
+
+
+# --- recording an award -------------------------------------------------------------------
+
+
+def _prefill(args) -> dict:
+    """What ``?grant=<id>&household=<ref>&young_person=<ref>`` puts in the form."""
+    data: dict = {}
+    try:
+        data["grant"] = optional_id(args.get("grant"))
+    except ValueError:
+        pass
+    for key in ("household", "young_person"):
+        reference = (args.get(key) or "").strip().upper()
+        if BENEFICIARY_REFERENCE.fullmatch(reference) and "beneficiary" not in data:
+            data["beneficiary"] = reference
+    return data
+
+
+def _award_choices(form: AwardForm) -> None:
+    grants = grant_choices(open_only=True)
+    remaining = remaining_by_grant([grant.id for grant in grants])
+    form.set_choices(
+        [
+            SelectChoice(
+                str(grant.id),
+                f"{grant.reference} – {grant.title} ({format_money(remaining[grant.id])} remaining)",
+            )
+            for grant in grants
+        ],
+        [SelectChoice(str(i), label) for i, label in item_choices(active_only=True)],
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    if request.method == "GET":
+        form = AwardForm(data=_prefill(request.args))
+        form.form_token.data = new_form_token()
+    else:
+        form = AwardForm()
+    _award_choices(form)
+    actor = _actor()
+    offer_confirm = bool(form.confirm_overspend.data) and actor.role in OVERRIDE_ROLES
+    if form.validate_on_submit():
+        household_id, young_person_id = form.beneficiary_ids()
+        award = AwardInput(
+            grant_id=form.grant.data,
+            item_type_id=form.item_type.data,
+            amount=form.amount.data,
+            awarded_on=form.awarded_on.data,
+            delivery_method=DeliveryMethod(form.delivery_method.data),
+            access_route=AccessRoute(form.access_route.data),
+            quantity=form.quantity.data,
+            household_id=household_id,
+            young_person_id=young_person_id,
+            supplier=form.supplier.data or None,
+            evidence_reference=form.evidence_reference.data or None,
+            notes=form.notes.data or None,
+        )
+        try:
+            line = record_disbursement(
+                award,
+                actor=actor,
+                today=date.today(),
+                idempotency_key=form.form_token.data,
+                confirm_overspend=bool(form.confirm_overspend.data),
+            )
+        except AlreadyRecorded as error:
+            db.session.rollback()
+            flash(
+                "This was already recorded. It has not been recorded twice: "
+                "this is the award you recorded.",
+                "info",
+            )
+            return redirect(url_for(".detail", disbursement_id=error.disbursement_id))
+        except Overspend as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+            offer_confirm = error.can_confirm
+        except FundsError as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"Award recorded: {format_money(line.amount)} from "
+                f"{line.grant.reference}. {_balance_sentence(line.grant)}",
+                "success",
+            )
+            return redirect(url_for(".detail", disbursement_id=line.id))
+    elif form.grant.errors and request.form.get("grant"):
+        security_log.warning(
+            "award refused: grant %r is not open to new awards user=%s",
+            request.form.get("grant")[:20],
+            actor.id,
+        )
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template(
+        "disbursements/new.html", form=form, offer_confirm=offer_confirm
+    ), status
+
+
+# --- one award ----------------------------------------------------------------------------
+
+
+def _reversal_day(story: AwardStory) -> date:
+    """Today, or the grant's last day if it has ended."""
+    return min(date.today(), story.line.grant.ends_on)
+
+
+@bp.route("/<int:disbursement_id>")
+def detail(disbursement_id: int):
+    story = _story_or_404(disbursement_id)
+    return render_template(
+        "disbursements/detail.html",
+        story=story,
+        line=story.line,
+        reverse_form=ReverseForm(
+            formdata=None, data={"reversed_on": _reversal_day(story)}
+        ),
+        paid_form=PaidForm(formdata=None, data={"paid_on": date.today()}),
+    )
+
+
+@bp.route("/<int:disbursement_id>/reverse", methods=["GET", "POST"])
+def reverse(disbursement_id: int):
+    story = _story_or_404(disbursement_id)
+    form = ReverseForm(data={"reversed_on": _reversal_day(story)})
+    status = 200
+    if form.validate_on_submit():
+        try:
+            reversal = reverse_disbursement(
+                story.line,
+                actor=_actor(),
+                reason=form.reason.data,
+                reversed_on=form.reversed_on.data,
+                today=date.today(),
+            )
+        except NotAllowed as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+            status = 409
+        except FundsError as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+            status = 422
+        else:
+            db.session.commit()
+            flash(
+                f"Award reversed: {format_money(-reversal.amount)} is back on "
+                f"{reversal.grant.reference}. {_balance_sentence(reversal.grant)}",
+                "success",
+            )
+            return redirect(url_for(".detail", disbursement_id=disbursement_id))
+    elif form.errors:
+        status = 422
+    return render_template(
+        "disbursements/reverse.html", form=form, story=story, line=story.line
+    ), status
+
+
+@bp.route("/<int:disbursement_id>/paid", methods=["GET", "POST"], endpoint="mark_paid")
+def mark_paid_view(disbursement_id: int):
+    story = _story_or_404(disbursement_id)
+    form = PaidForm(data={"paid_on": date.today()})
+    status = 200
+    if form.validate_on_submit():
+        try:
+            mark_paid(
+                story.line,
+                actor=_actor(),
+                paid_on=form.paid_on.data,
+                payment_reference=form.payment_reference.data,
+                today=date.today(),
+            )
+        except NotAllowed as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+            status = 409
+        except FundsError as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+            status = 422
+        else:
+            db.session.commit()
+            flash("Marked as paid", "success")
+            return redirect(url_for(".detail", disbursement_id=disbursement_id))
+    elif form.errors:
+        status = 422
+    return render_template(
+        "disbursements/paid.html", form=form, story=story, line=story.line
+    ), status

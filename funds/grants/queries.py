@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy.orm import aliased
 
 from funds.extensions import db
 from funds.models import (
@@ -15,8 +16,13 @@ from funds.models import (
     DisbursementPayment,
     Funder,
     Grant,
+    GrantStatus,
+    GrantTotalChange,
+    Household,
     ItemType,
     SpendCategory,
+    User,
+    YoungPerson,
 )
 from funds.money import from_pence, pence_of, pence_sum
 
@@ -85,19 +91,17 @@ class GrantSummary:
         return int((today - start).days * 100 / ((end - start).days + 1))
 
 
-def grants_overview(*, include_closed: bool = True) -> list[GrantSummary]:
-    """Every grant with its spend, unpaid awards and award count, in one query."""
+def _per_grant_totals():
+    """Spend, unpaid awards and award count per grant, as a subquery (integer pence)."""
     amount = pence_of(Disbursement.amount)
+    reversal = aliased(Disbursement)
+    # An award still to be paid: not a reversal, not reversed, no payment recorded.
     unpaid_award = and_(
         Disbursement.reverses_id.is_(None),
         DisbursementPayment.id.is_(None),
-        ~Disbursement.id.in_(
-            select(Disbursement.reverses_id).where(
-                Disbursement.reverses_id.is_not(None)
-            )
-        ),
+        ~exists().where(reversal.reverses_id == Disbursement.id),
     )
-    totals = (
+    return (
         select(
             Disbursement.grant_id.label("grant_id"),
             func.coalesce(func.sum(amount), 0).label("spent"),
@@ -112,6 +116,13 @@ def grants_overview(*, include_closed: bool = True) -> list[GrantSummary]:
         .group_by(Disbursement.grant_id)
         .subquery()
     )
+
+
+def grants_overview(
+    *, include_closed: bool = True, grant_id: int | None = None
+) -> list[GrantSummary]:
+    """Every grant (open ones first) with its spend, unpaid awards and award count."""
+    totals = _per_grant_totals()
     query = (
         select(
             Grant,
@@ -122,22 +133,114 @@ def grants_overview(*, include_closed: bool = True) -> list[GrantSummary]:
         )
         .join(Funder, Funder.id == Grant.funder_id)
         .outerjoin(totals, totals.c.grant_id == Grant.id)
-        .order_by(Grant.status, Grant.ends_on.desc(), Grant.reference)
+        .order_by(
+            case((Grant.status == GrantStatus.OPEN, 0), else_=1),
+            Grant.ends_on.desc(),
+            Grant.reference,
+        )
     )
     if not include_closed:
-        query = query.where(Grant.status == "open")
+        query = query.where(Grant.status == GrantStatus.OPEN)
+    if grant_id is not None:
+        query = query.where(Grant.id == grant_id)
     return [
         GrantSummary(grant, funder, _pounds(spent), _pounds(unpaid), awards)
         for grant, funder, spent, unpaid, awards in db.session.execute(query)
     ]
 
 
+@dataclass(frozen=True)
+class OverviewTotals:
+    """The totals row of the grants overview (every figure summed in SQL)."""
+
+    grants: int
+    total: Decimal
+    spent: Decimal
+    remaining: Decimal
+    unpaid: Decimal
+    awards: int
+
+    @property
+    def percent_spent(self) -> int:
+        if not self.total:
+            return 0
+        return int(self.spent * 100 / self.total)
+
+
+def overview_totals(*, include_closed: bool = True) -> OverviewTotals:
+    """Totals over the grants the overview lists: one aggregate query."""
+    totals = _per_grant_totals()
+    total = pence_sum(Grant.total)
+    spent = func.coalesce(func.sum(totals.c.spent), 0)
+    query = select(
+        func.count(Grant.id),
+        total,
+        spent,
+        total - spent,
+        func.coalesce(func.sum(totals.c.unpaid), 0),
+        func.coalesce(func.sum(totals.c.awards), 0),
+    ).outerjoin(totals, totals.c.grant_id == Grant.id)
+    if not include_closed:
+        query = query.where(Grant.status == GrantStatus.OPEN)
+    grants, total_p, spent_p, remaining_p, unpaid_p, awards = db.session.execute(
+        query
+    ).one()
+    return OverviewTotals(
+        grants=grants,
+        total=_pounds(total_p),
+        spent=_pounds(spent_p),
+        remaining=_pounds(remaining_p),
+        unpaid=_pounds(unpaid_p),
+        awards=int(awards),
+    )
+
+
 def grant_summary(grant_id: int) -> GrantSummary | None:
     """The overview row for one grant."""
-    for summary in grants_overview():
-        if summary.grant.id == grant_id:
-            return summary
+    rows = grants_overview(grant_id=grant_id)
+    return rows[0] if rows else None
+
+
+def total_changes(grant_id: int) -> list[tuple[GrantTotalChange, str]]:
+    """A grant's total changes, oldest first, with who made each."""
+    query = (
+        select(GrantTotalChange, User.name)
+        .join(User, User.id == GrantTotalChange.changed_by_id)
+        .where(GrantTotalChange.grant_id == grant_id)
+        .order_by(GrantTotalChange.changed_at, GrantTotalChange.id)
+    )
+    return [(change, name) for change, name in db.session.execute(query)]
+
+
+def beneficiary_by_reference(reference: str) -> tuple[str, int] | None:
+    """``("household", id)`` or ``("young_person", id)`` for a reference, else None."""
+    reference = reference.strip().upper()
+    if reference.startswith("H-"):
+        ident = db.session.scalar(
+            select(Household.id).where(Household.reference == reference)
+        )
+        return ("household", ident) if ident is not None else None
+    if reference.startswith("YP-"):
+        ident = db.session.scalar(
+            select(YoungPerson.id).where(YoungPerson.reference == reference)
+        )
+        return ("young_person", ident) if ident is not None else None
     return None
+
+
+def spend_categories() -> list[SpendCategory]:
+    """Every spend category, by name."""
+    return list(db.session.scalars(select(SpendCategory).order_by(SpendCategory.name)))
+
+
+def item_types_by_category() -> list[tuple[ItemType, str]]:
+    """Every item type with its category's name, by category then item."""
+    query = (
+        select(ItemType, SpendCategory.name)
+        .join(SpendCategory, SpendCategory.id == ItemType.category_id)
+        .order_by(SpendCategory.name, ItemType.name)
+    )
+    return [(item, name) for item, name in db.session.execute(query)]
 
 
 @dataclass(frozen=True)

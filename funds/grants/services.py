@@ -52,10 +52,17 @@ def _unique(
 
 
 def create_funder(
-    *, actor: User, name: str, categories: list[str], notes: str | None = None
+    *,
+    actor: User,
+    name: str,
+    categories: list[str],
+    notes: str | None = None,
+    default_hsf_mapping: bool = False,
 ) -> Funder:
     """Add a funder with the categories its return uses, in order.
 
+    :param default_hsf_mapping: also map our item types to the funder's Household
+        Support Fund categories (funds.taxonomy.defaults.DEFAULT_HSF_MAPPING).
     :raises ValidationError: for a duplicate name or no categories.
     """
     _require_manager(actor)
@@ -76,11 +83,21 @@ def create_funder(
             FunderCategory(funder_id=funder.id, name=category, position=position)
         )
     db.session.flush()
+    mapped = 0
+    if default_hsf_mapping:
+        from funds.taxonomy.defaults import apply_default_hsf_mapping
+
+        db.session.refresh(funder)  # its categories were added after it was loaded
+        mapped = apply_default_hsf_mapping(funder)
     record_event(
         "funder.create",
         actor=actor,
         obj=funder,
-        after={"name": name, "categories": cleaned},
+        after={
+            "name": name,
+            "categories": cleaned,
+            **({"default_hsf_mapping": mapped} if default_hsf_mapping else {}),
+        },
     )
     return funder
 
@@ -246,6 +263,36 @@ def map_item_type(
             after={"funder": funder.name, "category": after},
         )
     db.session.flush()
+
+
+def set_funder_mapping(
+    funder: Funder, *, actor: User, choices: dict[int, int | None]
+) -> int:
+    """Map several item types at once (item id -> funder category id or None).
+
+    Only items whose mapping changes are touched (each audited by map_item_type).
+    Returns how many changed.
+
+    :raises ValidationError: for an unknown item or another funder's category.
+    """
+    _require_manager(actor)
+    current = dict(
+        db.session.execute(
+            select(
+                ItemTypeMapping.item_type_id, ItemTypeMapping.funder_category_id
+            ).where(ItemTypeMapping.funder_id == funder.id)
+        ).all()
+    )
+    changed = 0
+    for item_id, category_id in choices.items():
+        if current.get(item_id) == category_id:
+            continue
+        item = db.session.get(ItemType, item_id)
+        if item is None:
+            raise ValidationError("Choose an item type", field=f"item_{item_id}")
+        map_item_type(item, actor=actor, funder=funder, category_id=category_id)
+        changed += 1
+    return changed
 
 
 # --- grants ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """All models, imported here so that Alembic autogenerate sees every table."""
 
+from funds.models.activity import ActivitySession, Attendance
 from funds.models.audit import AuditEvent
 from funds.models.base import Base
 from funds.models.disbursement import (
@@ -9,6 +10,7 @@ from funds.models.disbursement import (
     DisbursementPayment,
 )
 from funds.models.funder import HSF_CATEGORIES, Funder, FunderCategory
+from funds.models.funder_return import FunderReturn, PeriodLock, ReturnTemplate
 from funds.models.grant import (
     BudgetControl,
     BudgetLine,
@@ -21,10 +23,13 @@ from funds.models.people import Disability, Ethnicity, Gender, Household, YoungP
 from funds.models.taxonomy import ItemType, ItemTypeMapping, SpendCategory
 from funds.models.team import Team
 from funds.models.user import Role, User
+from funds.models.voucher import Voucher, VoucherBatch, VoucherStatus
 
 __all__ = [
     "HSF_CATEGORIES",
     "AccessRoute",
+    "ActivitySession",
+    "Attendance",
     "AuditEvent",
     "Base",
     "BudgetControl",
@@ -36,6 +41,7 @@ __all__ = [
     "Ethnicity",
     "Funder",
     "FunderCategory",
+    "FunderReturn",
     "Gender",
     "Grant",
     "GrantStatus",
@@ -44,9 +50,14 @@ __all__ = [
     "ItemType",
     "ItemTypeMapping",
     "LoginFailure",
+    "PeriodLock",
+    "ReturnTemplate",
     "Role",
     "SpendCategory",
     "Team",
     "User",
+    "Voucher",
+    "VoucherBatch",
+    "VoucherStatus",
     "YoungPerson",
 ]

@@ -19,6 +19,11 @@ HSF_CATEGORIES = (
 )
 
 
+#: Household groups for returns, and the default order used when a household is in several.
+HOUSEHOLD_GROUPS = ("children", "disabled", "pensioner")
+DEFAULT_GROUP_ORDER = ",".join(HOUSEHOLD_GROUPS)
+
+
 class Funder(Base):
     """Who gives the money."""
 
@@ -27,6 +32,18 @@ class Funder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     notes: Mapped[str | None] = mapped_column(Text)
+    #: Which household group wins when a household is in several (comma-separated, first
+    #: wins; a household in none of them is "other").
+    group_order: Mapped[str] = mapped_column(
+        String(60), default=DEFAULT_GROUP_ORDER, server_default=DEFAULT_GROUP_ORDER
+    )
+
+    @property
+    def household_group_order(self) -> tuple[str, ...]:
+        order = tuple(
+            g for g in (self.group_order or "").split(",") if g in HOUSEHOLD_GROUPS
+        )
+        return order + tuple(g for g in HOUSEHOLD_GROUPS if g not in order)
 
     categories: Mapped[list[FunderCategory]] = relationship(
         back_populates="funder", order_by="FunderCategory.position"

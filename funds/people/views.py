@@ -1,5 +1,294 @@
-"""Pages for people."""
+"""Pages for households and young people: lists with search, add, change, and what
+each received across grants."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from funds.disbursements.queries import Cursor, LedgerFilter, ledger_page
+from funds.errors import FundsError, NotAllowed, apply_to_form
+from funds.extensions import db
+from funds.models import Disability, Ethnicity, Gender, Household, YoungPerson
+from funds.people.forms import HouseholdForm, SearchForm, YoungPersonForm
+from funds.people.queries import (
+    list_households,
+    list_young_people,
+    received,
+    teams,
+    young_people_in,
+)
+from funds.people.services import (
+    HouseholdInput,
+    LikelyDuplicate,
+    YoungPersonInput,
+    create_household,
+    create_young_person,
+    update_household,
+    update_young_person,
+)
+from funds.permissions import can_see_names
 
 bp = Blueprint("people", __name__)
+
+# Service field names that the forms show under another field.
+_FORM_FIELD = {"has_children": "groups"}
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _posted():
+    """The posted fields, even when there are none (Flask-WTF would then use the
+    defaults, and an empty POST would add a household of one adult)."""
+    return request.form if request.method == "POST" else None
+
+
+def _show_error(form, error: FundsError) -> int:
+    """Put a service's error on the form; the status code to answer with."""
+    db.session.rollback()
+    if error.field in _FORM_FIELD:
+        error = type(error)(error.message, field=_FORM_FIELD[error.field])
+    apply_to_form(form, error)
+    return 409 if isinstance(error, NotAllowed) else 422
+
+
+def _matches(error: LikelyDuplicate) -> list[dict]:
+    """What the duplicate warning lists (read before the rollback expires them)."""
+    return [
+        {
+            "id": match.id,
+            "reference": match.reference,
+            "case_reference": match.case_reference,
+            "name": match.name,
+            "date_of_birth": getattr(match, "date_of_birth", None),
+        }
+        for match in error.matches
+    ]
+
+
+def _search_page(template: str, lister):
+    """A list with its search box; a search that cannot be run is a 422."""
+    form = SearchForm(request.args)
+    show_names = can_see_names()
+    if form.validate():
+        result = lister(form.q.data, with_names=show_names)
+        status = 200
+    else:
+        result, status = None, 422
+    return render_template(
+        template,
+        form=form,
+        result=result,
+        searched=bool(form.q.data) and status == 200,
+        today=date.today(),
+    ), status
+
+
+def _ledger(**filters):
+    """A page of this person's ledger lines and the link to the next page."""
+    page = ledger_page(
+        LedgerFilter(**filters), after=Cursor.parse(request.args.get("after"))
+    )
+    next_url = None
+    if page.next_cursor is not None:
+        next_url = url_for(
+            request.endpoint, **request.view_args, after=page.next_cursor.token()
+        )
+    return {
+        "page": page,
+        "next_url": next_url,
+        "received": received(**filters),
+        "older": "after" in request.args,
+    }
+
+
+# --- households ---------------------------------------------------------------------
+
+
+@bp.route("/households")
+def households():
+    return _search_page("people/households.html", list_households)
+
+
+def _household_input(form: HouseholdForm, household: Household | None = None):
+    return HouseholdInput(
+        adults=form.adults.number,
+        children=form.children.number,
+        **form.flags(),
+        postcode_district=form.postcode_district.data,
+        case_reference=form.case_reference.data,
+        team_id=form.team_id,
+        **form.private_values(household),
+    )
+
+
+def _household_form(household: Household | None = None) -> HouseholdForm:
+    initial = None
+    if household is not None and request.method == "GET":
+        initial = HouseholdForm.initial(household)
+    form = HouseholdForm(formdata=_posted(), data=initial)
+    form.setup(teams=teams(), show_names=can_see_names())
+    return form
+
+
+@bp.route("/households/new", methods=["GET", "POST"])
+def new_household():
+    form = _household_form()
+    matches: list[dict] = []
+    status = 200
+    if form.validate_on_submit():
+        try:
+            household = create_household(
+                _household_input(form),
+                actor=_actor(),
+                check_duplicates=not form.confirm_duplicate.data,
+            )
+        except LikelyDuplicate as error:
+            matches = _matches(error)
+            db.session.rollback()
+            status = 409
+        except FundsError as error:
+            status = _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Household {household.reference} added", "success")
+            return redirect(url_for("people.household", household_id=household.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "people/household_form.html", form=form, household=None, matches=matches
+    ), status
+
+
+@bp.route("/households/<int:household_id>")
+def household(household_id: int):
+    record = db.get_or_404(Household, household_id)
+    return render_template(
+        "people/household.html",
+        household=record,
+        young_people=young_people_in(record.id),
+        today=date.today(),
+        **_ledger(household_id=record.id),
+    )
+
+
+@bp.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
+def edit_household(household_id: int):
+    record = db.get_or_404(Household, household_id)
+    form = _household_form(record)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            update_household(record, _household_input(form, record), actor=_actor())
+        except FundsError as error:
+            status = _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Household {record.reference} updated", "success")
+            return redirect(url_for("people.household", household_id=record.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "people/household_form.html", form=form, household=record, matches=[]
+    ), status
+
+
+# --- young people -------------------------------------------------------------------
+
+
+@bp.route("/young-people")
+def young_people():
+    return _search_page("people/young_people.html", list_young_people)
+
+
+def _young_person_input(form: YoungPersonForm, person: YoungPerson | None = None):
+    return YoungPersonInput(
+        date_of_birth=form.date_of_birth.data,
+        gender=Gender(form.gender.data),
+        ethnicity=Ethnicity(form.ethnicity.data),
+        disability=Disability(form.disability.data),
+        case_reference=form.case_reference.data,
+        team_id=form.team_id,
+        household_reference=form.household.data,
+        **form.private_values(person),
+    )
+
+
+def _young_person_form(person: YoungPerson | None = None) -> YoungPersonForm:
+    initial = None
+    if person is not None and request.method == "GET":
+        initial = YoungPersonForm.initial(person)
+    form = YoungPersonForm(formdata=_posted(), data=initial)
+    form.setup(teams=teams(), show_names=can_see_names())
+    return form
+
+
+@bp.route("/young-people/new", methods=["GET", "POST"])
+def new_young_person():
+    form = _young_person_form()
+    matches: list[dict] = []
+    status = 200
+    if form.validate_on_submit():
+        try:
+            person = create_young_person(
+                _young_person_input(form),
+                actor=_actor(),
+                today=date.today(),
+                check_duplicates=not form.confirm_duplicate.data,
+            )
+        except LikelyDuplicate as error:
+            matches = _matches(error)
+            db.session.rollback()
+            status = 409
+        except FundsError as error:
+            status = _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Young person {person.reference} added", "success")
+            return redirect(url_for("people.young_person", young_person_id=person.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "people/young_person_form.html", form=form, person=None, matches=matches
+    ), status
+
+
+@bp.route("/young-people/<int:young_person_id>")
+def young_person(young_person_id: int):
+    record = db.get_or_404(YoungPerson, young_person_id)
+    return render_template(
+        "people/young_person.html",
+        person=record,
+        age=record.age_on(date.today()),
+        **_ledger(young_person_id=record.id),
+    )
+
+
+@bp.route("/young-people/<int:young_person_id>/edit", methods=["GET", "POST"])
+def edit_young_person(young_person_id: int):
+    record = db.get_or_404(YoungPerson, young_person_id)
+    form = _young_person_form(record)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            update_young_person(
+                record,
+                _young_person_input(form, record),
+                actor=_actor(),
+                today=date.today(),
+            )
+        except FundsError as error:
+            status = _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Young person {record.reference} updated", "success")
+            return redirect(url_for("people.young_person", young_person_id=record.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "people/young_person_form.html", form=form, person=record, matches=[]
+    ), status

@@ -1,0 +1,1 @@
+"""Activity programmes: group sessions paid from a grant, and who attended."""

@@ -1,0 +1,262 @@
+"""Pages for the activity programme: sessions, recording one, its register, per-grant figures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from funds.activities.forms import (
+    AttendanceForm,
+    ProgrammeFilterForm,
+    SessionForm,
+)
+from funds.activities.queries import (
+    SessionCursor,
+    activity_choices,
+    grant_options,
+    not_attended_count,
+    programme,
+    programme_sessions,
+    programmes,
+    register_choices,
+    session_for_cost,
+    session_page,
+    session_summary,
+)
+from funds.activities.services import SessionInput, record_session, set_attendance
+from funds.disbursements.forms import new_form_token, optional_id
+from funds.disbursements.services import OVERRIDE_ROLES, AlreadyRecorded, Overspend
+from funds.errors import FundsError, NotAllowed, apply_to_form
+from funds.extensions import db
+from funds.locks import active_lock
+from funds.models import Grant
+from funds.money import format_money
+from funds.people.queries import teams
+from funds.permissions import can_see_names
+
+bp = Blueprint("activities", __name__)
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _summary_or_404(session_id: int):
+    summary = session_summary(session_id)
+    if summary is None:
+        abort(404)
+    return summary
+
+
+# --- the list -----------------------------------------------------------------------------
+
+
+@bp.route("/")
+def index():
+    page = session_page(SessionCursor.parse(request.args.get("after")))
+    next_url = (
+        url_for(".index", after=page.next_cursor.token()) if page.next_cursor else None
+    )
+    return render_template(
+        "activities/index.html",
+        page=page,
+        next_url=next_url,
+        first_page=request.args.get("after") is None,
+        programmes=programmes(),
+    )
+
+
+# --- recording a session ------------------------------------------------------------------
+
+
+def _session_choices(form: SessionForm) -> None:
+    form.set_choices(
+        [SelectChoice(str(ident), label) for ident, label in activity_choices()],
+        [
+            SelectChoice(
+                str(grant.id),
+                f"{grant.reference} – {grant.title} ({format_money(available)} available)",
+            )
+            for grant, available in grant_options()
+        ],
+        [SelectChoice(str(team.id), team.name) for team in teams()],
+    )
+
+
+def _prefill(args) -> dict:
+    """What ``?grant=<id>`` puts in the form (anything else in the query is ignored)."""
+    try:
+        grant_id = optional_id(args.get("grant"))
+    except ValueError:
+        return {}
+    return {"grant": grant_id} if grant_id is not None else {}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    if request.method == "GET":
+        form = SessionForm(data=_prefill(request.args))
+        form.form_token.data = new_form_token()
+    else:
+        form = SessionForm()
+    _session_choices(form)
+    actor = _actor()
+    offer_confirm = bool(form.confirm_overspend.data) and actor.role in OVERRIDE_ROLES
+    status = 200
+    if form.validate_on_submit():
+        data = SessionInput(
+            grant_id=form.grant.data,
+            item_type_id=form.item_type.data,
+            held_on=form.held_on.data,
+            cost=form.cost.data,
+            duration_minutes=form.duration.data,
+            starts_at=form.starts_at.data,
+            supplier=form.supplier.data or None,
+            capacity=form.capacity.data,
+            team_id=form.team.data,
+            notes=form.notes.data or None,
+        )
+        try:
+            session = record_session(
+                data,
+                actor=actor,
+                today=date.today(),
+                idempotency_key=form.form_token.data,
+                confirm_overspend=bool(form.confirm_overspend.data),
+            )
+        except AlreadyRecorded as error:
+            db.session.rollback()
+            session_id = session_for_cost(error.disbursement_id)
+            flash(
+                "This session was already recorded. It has not been recorded twice: "
+                "this is the session you recorded.",
+                "info",
+            )
+            if session_id is None:
+                return redirect(
+                    url_for(
+                        "disbursements.detail", disbursement_id=error.disbursement_id
+                    )
+                )
+            return redirect(url_for(".session", session_id=session_id))
+        except Overspend as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+            offer_confirm = error.can_confirm
+            status = 422
+        except FundsError as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+            status = 422
+        else:
+            session_id = session.id
+            db.session.commit()
+            flash(
+                "Session recorded. Its cost is on the grant's ledger. "
+                "Now record who attended.",
+                "success",
+            )
+            return redirect(url_for(".session", session_id=session_id))
+    elif form.errors or form.form_errors:
+        status = 422
+    return render_template(
+        "activities/new.html", form=form, offer_confirm=offer_confirm
+    ), status
+
+
+# --- one session --------------------------------------------------------------------------
+
+
+@bp.route("/<int:session_id>")
+def session(session_id: int):
+    summary = _summary_or_404(session_id)
+    session = summary.session
+    return render_template(
+        "activities/session.html",
+        summary=summary,
+        session=session,
+        lock=active_lock(session.grant_id, session.held_on),
+    )
+
+
+@bp.route("/<int:session_id>/attendance", methods=["GET", "POST"])
+def attendance(session_id: int):
+    summary = _summary_or_404(session_id)
+    session = summary.session
+    if request.method == "GET":
+        form = AttendanceForm(
+            data={
+                "young_people": [person.id for person in summary.attendees],
+                "carers": session.carers,
+            }
+        )
+    else:
+        form = AttendanceForm()
+    choices = register_choices(session_id)
+    form.set_choices(choices.people, with_names=can_see_names())
+    status = 200
+    if form.validate_on_submit():
+        try:
+            added, removed = set_attendance(
+                session,
+                actor=_actor(),
+                young_person_ids=form.attendee_ids(),
+                carers=form.carers.data or 0,
+            )
+        except NotAllowed as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+            status = 409
+        except FundsError as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+            status = 422
+        else:
+            db.session.commit()
+            if added or removed:
+                flash(
+                    f"Register saved: {len(added)} added, {len(removed)} removed.",
+                    "success",
+                )
+            else:
+                flash("Register saved.", "success")
+            return redirect(url_for(".session", session_id=session_id))
+    elif form.errors or form.form_errors:
+        status = 422
+    return render_template(
+        "activities/attendance.html",
+        form=form,
+        summary=summary,
+        session=session,
+        more=choices.more,
+        lock=active_lock(session.grant_id, session.held_on),
+    ), status
+
+
+# --- the programme of one grant -----------------------------------------------------------
+
+
+@bp.route("/programme/<int:grant_id>", endpoint="programme")
+def programme_view(grant_id: int):
+    grant = db.session.get(Grant, grant_id)
+    if grant is None:
+        abort(404)
+    form = ProgrammeFilterForm(formdata=request.args)
+    if not form.validate():
+        # The figures wait until the dates make sense; nothing half-filtered is shown.
+        return render_template(
+            "activities/programme.html", grant=grant, form=form, figures=None
+        ), 422
+    date_from, date_to = form.date_from.data, form.date_to.data
+    return render_template(
+        "activities/programme.html",
+        grant=grant,
+        form=form,
+        figures=programme(grant_id, date_from=date_from, date_to=date_to),
+        sessions=programme_sessions(grant_id, date_from=date_from, date_to=date_to),
+        not_attended_total=not_attended_count(grant_id),
+        filtered=form.filtered,
+    )

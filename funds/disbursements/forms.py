@@ -1,0 +1,400 @@
+"""Forms for the ledger: record an award, reverse it, mark it paid, filter the list."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
+    GovDateInput,
+    GovRadioInput,
+    GovSelect,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, StopValidation, ValidationError
+
+from funds.disbursements.queries import BENEFICIARY_REFERENCE, find_beneficiary
+from funds.models import AccessRoute, DeliveryMethod, Household
+from funds.validators import MoneyField, PlainText, strip_text
+
+#: The most one award may be; bigger spending is split or set up as a grant's budget.
+MAX_AWARD = Decimal("10000.00")
+MAX_QUANTITY = 999
+NOTES_MAX = 2000
+#: Years a ledger date may have at all (the grant's period is checked by the service).
+YEARS = (2000, 2100)
+
+_ID = re.compile(r"[0-9]{1,18}", re.ASCII)
+_DAY_OR_MONTH = re.compile(r"[0-9]{1,2}", re.ASCII)
+_YEAR = re.compile(r"[0-9]{4}", re.ASCII)
+_QUANTITY = re.compile(r"[0-9]{1,3}", re.ASCII)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}", re.ASCII)
+
+
+def new_form_token() -> str:
+    """A one-time token for a form; a second submission with it is recognised."""
+    return secrets.token_urlsafe(32)
+
+
+def optional_id(value) -> int | None:
+    """Coerce a submitted choice to a database id; ``""`` means nothing chosen."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    if not _ID.fullmatch(str(value)):
+        raise ValueError("not an id")
+    return int(value)
+
+
+class Required:
+    """The field must have a value; stays quiet when the value could not be read at all."""
+
+    field_flags = {"required": True}
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.process_errors:
+            raise StopValidation()
+        if field.data is None or field.data == "":
+            raise StopValidation(self.message)
+
+
+class GovDateField(DateField):
+    """A GOV.UK day/month/year date: ASCII digits only, a real date, a sane year.
+
+    The widget always gets exactly three boxes back, whatever was posted. ``subject``
+    names the date in messages ("the date given"), so the error summary says which one.
+    """
+
+    widget = GovDateInput()
+
+    def __init__(
+        self,
+        label=None,
+        validators=None,
+        *,
+        subject: str = "the date",
+        example: str = "27 3 2024",
+        **kwargs,
+    ):
+        super().__init__(label, validators, format="%d %m %Y", **kwargs)
+        self.subject = subject
+        self.example = example
+
+    def process_formdata(self, valuelist):
+        parts = [str(value).strip() for value in valuelist[:3]]
+        parts += [""] * (3 - len(parts))
+        self.raw_data = parts
+        self.data = None
+        subject, example = self.subject, self.example
+        if not any(parts) and len(valuelist) <= 3:
+            return
+        day, month, year = parts
+        if (
+            len(valuelist) != 3
+            or not _DAY_OR_MONTH.fullmatch(day)
+            or not _DAY_OR_MONTH.fullmatch(month)
+            or not _YEAR.fullmatch(year)
+        ):
+            raise ValueError(
+                f"Enter {subject} as day, month and year in numbers, for example {example}"
+            )
+        try:
+            value = date(int(year), int(month), int(day))
+        except ValueError as exc:
+            raise ValueError(
+                f"{subject[0].upper()}{subject[1:]} must be a real date, for example {example}"
+            ) from exc
+        if not YEARS[0] <= value.year <= YEARS[1]:
+            raise ValueError(
+                f"Enter {subject} with a year between {YEARS[0]} and {YEARS[1]}, "
+                f"for example {example}"
+            )
+        self.data = value
+
+
+class QuantityField(StringField):
+    """A whole number from 1 to 999 typed with the digits 0 to 9."""
+
+    widget = GovTextInput()
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist:
+            return
+        raw = valuelist[0].strip()
+        if not raw:
+            return
+        if not _QUANTITY.fullmatch(raw) or not 1 <= int(raw) <= MAX_QUANTITY:
+            raise ValueError(
+                f"Enter a quantity from 1 to {MAX_QUANTITY} using the digits 0 to 9"
+            )
+        self.data = int(raw)
+
+    def process_data(self, value):
+        self.data = value
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+
+class NoBareCarriageReturn:
+    """Refuse a carriage return that does not end a line (a hidden character)."""
+
+    def __call__(self, form, field):
+        if field.data and re.search(r"\r(?!\n)", field.data):
+            raise StopValidation("Remove the hidden control characters from this text")
+
+
+def notes_filter(value):
+    """Browsers send CRLF line ends: keep LF only; trim trailing space, not leading."""
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"\r\n", "\n", value).rstrip()
+
+
+def _choice_field(label, *, message, **kwargs):
+    return SelectField(
+        label,
+        coerce=optional_id,
+        widget=GovSelect(),
+        invalid_choice_message=message,
+        invalid_value_message=message,
+        **kwargs,
+    )
+
+
+def _radios(label, enum_class, message, **kwargs):
+    return RadioField(
+        label,
+        choices=[SelectChoice(member.value, member.label) for member in enum_class],
+        widget=GovRadioInput(),
+        invalid_choice_message=message,
+        invalid_value_message=message,
+        **kwargs,
+    )
+
+
+class AwardForm(FlaskForm):
+    """Record one award against a grant."""
+
+    grant = _choice_field(
+        "Grant",
+        message="Choose one of the open grants",
+        validators=[Required("Choose the grant this is paid from")],
+    )
+    beneficiary = StringField(
+        "Household or young person reference (optional)",
+        widget=GovTextInput(),
+        filters=[strip_text],
+        description=(
+            "For example H-7K3Q9M or YP-4M2X8C. Leave this empty for spending "
+            "that is not for one person, such as staff costs."
+        ),
+        validators=[Length(max=20, message="Enter a reference like H-7K3Q9M")],
+    )
+    item_type = _choice_field(
+        "Item",
+        message="Choose an item from the list",
+        validators=[Required("Choose what was given")],
+    )
+    quantity = QuantityField(
+        "Quantity",
+        default=1,
+        validators=[Required("Enter the quantity")],
+    )
+    amount = MoneyField(
+        "Amount",
+        maximum=MAX_AWARD,
+        description=f"The total for this award, up to £{MAX_AWARD:,.2f}.",
+        validators=[Required("Enter the amount")],
+    )
+    awarded_on = GovDateField(
+        "Date given",
+        subject="the date given",
+        default=date.today,
+        validators=[Required("Enter the date the support was given")],
+    )
+    supplier = StringField(
+        "Supplier (optional)",
+        widget=GovTextInput(),
+        filters=[strip_text],
+        validators=[
+            Length(max=120, message="Enter a supplier of 120 characters or fewer"),
+            PlainText(),
+        ],
+    )
+    delivery_method = _radios(
+        "How was it given?", DeliveryMethod, "Choose how it was given"
+    )
+    access_route = _radios(
+        "How did they come to be helped?", AccessRoute, "Choose how they came to us"
+    )
+    evidence_reference = StringField(
+        "Invoice or receipt reference (optional)",
+        widget=GovTextInput(),
+        filters=[strip_text],
+        validators=[
+            Length(max=80, message="Enter a reference of 80 characters or fewer"),
+            PlainText(),
+        ],
+    )
+    notes = TextAreaField(
+        "Notes (optional)",
+        widget=GovTextArea(),
+        filters=[notes_filter],
+        validators=[
+            Length(
+                max=NOTES_MAX,
+                message=f"Enter notes of {NOTES_MAX:,} characters or fewer",
+            ),
+            NoBareCarriageReturn(),
+            PlainText(multiline=True),
+        ],
+    )
+    confirm_overspend = BooleanField(
+        "Confirm this overspend", widget=GovCheckboxInput()
+    )
+    form_token = HiddenField()
+
+    def set_choices(
+        self, grants: list[SelectChoice], items: list[SelectChoice]
+    ) -> None:
+        """Offer these grants and items (a placeholder comes first in each)."""
+        self.grant.choices = [SelectChoice("", "Choose a grant"), *grants]
+        self.item_type.choices = [SelectChoice("", "Choose an item"), *items]
+
+    def validate_beneficiary(self, field):
+        self.beneficiary_record = None
+        if not field.data:
+            return
+        if not BENEFICIARY_REFERENCE.fullmatch(field.data):
+            raise ValidationError(
+                "Enter a household reference like H-7K3Q9M or a young person "
+                "reference like YP-4M2X8C"
+            )
+        record = find_beneficiary(field.data)
+        if record is None:
+            raise ValidationError(
+                f"There is no household or young person with the reference {field.data.upper()}"
+            )
+        self.beneficiary_record = record
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        token = self.form_token.data
+        if not token or not _TOKEN.fullmatch(token):
+            # A page without a valid one-time token gets a fresh one; nothing was
+            # recorded, so the clerk checks the details and sends it again.
+            self.form_token.data = new_form_token()
+            self.form_errors.append(
+                "The form had expired. Check the details and send it again."
+            )
+            return False
+        return valid
+
+    def beneficiary_ids(self) -> tuple[int | None, int | None]:
+        """(household id, young person id) for the reference typed, if any."""
+        record = getattr(self, "beneficiary_record", None)
+        if record is None:
+            return None, None
+        if isinstance(record, Household):
+            return record.id, None
+        return None, record.id
+
+
+class ReverseForm(FlaskForm):
+    """Cancel an award with a reversal line."""
+
+    reason = TextAreaField(
+        "Why is this award being reversed?",
+        widget=GovTextArea(),
+        filters=[notes_filter],
+        description="For example: entered twice, wrong grant, voucher returned unused.",
+        validators=[
+            Required("Say why this award is being reversed"),
+            Length(
+                max=NOTES_MAX,
+                message=f"Enter a reason of {NOTES_MAX:,} characters or fewer",
+            ),
+            NoBareCarriageReturn(),
+            PlainText(multiline=True),
+        ],
+    )
+    reversed_on = GovDateField(
+        "Date of the reversal",
+        subject="the date of the reversal",
+        validators=[Required("Enter the date of the reversal")],
+    )
+
+
+class PaidForm(FlaskForm):
+    """Record that an award was paid."""
+
+    paid_on = GovDateField(
+        "Date paid",
+        subject="the date paid",
+        validators=[Required("Enter the date it was paid")],
+    )
+    payment_reference = StringField(
+        "Payment reference",
+        widget=GovTextInput(),
+        filters=[strip_text],
+        description="The bank, card or purchase-order reference finance reconciles against.",
+        validators=[
+            Required("Enter the payment reference"),
+            Length(max=80, message="Enter a reference of 80 characters or fewer"),
+            PlainText(),
+        ],
+    )
+
+
+class LedgerFilterForm(FlaskForm):
+    """Narrow the ledger list (a GET form: no CSRF token, nothing is changed)."""
+
+    class Meta:
+        csrf = False
+
+    grant = _choice_field("Grant", message="Choose a grant from the list")
+    category = _choice_field("Category", message="Choose a category from the list")
+    item_type = _choice_field("Item", message="Choose an item from the list")
+    date_from = GovDateField("From", subject="the start date", example="1 4 2024")
+    date_to = GovDateField("To", subject="the end date", example="31 3 2025")
+    beneficiary = StringField(
+        "Household or young person",
+        widget=GovTextInput(),
+        filters=[strip_text],
+        validators=[Length(max=20, message="Enter a reference like H-7K3Q9M")],
+    )
+
+    def set_choices(self, grants, categories, items) -> None:
+        self.grant.choices = [SelectChoice("", "All grants"), *grants]
+        self.category.choices = [SelectChoice("", "All categories"), *categories]
+        self.item_type.choices = [SelectChoice("", "All items"), *items]
+
+    validate_beneficiary = AwardForm.validate_beneficiary
+    beneficiary_ids = AwardForm.beneficiary_ids
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date must be on or after the start date")

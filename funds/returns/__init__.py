@@ -1,0 +1,1 @@
+"""Funder returns: Excel workbooks built from the ledger, submission and period locks."""

@@ -1,0 +1,1 @@
+"""Voucher stock: batches bought from a grant, issued one by one, reconciled."""

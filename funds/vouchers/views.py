@@ -1,0 +1,364 @@
+"""Pages for voucher stock: batches, issuing vouchers, returns, expiry and reconciliation."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from funds.disbursements.services import AlreadyRecorded
+from funds.errors import FundsError, NotAllowed, apply_to_form
+from funds.extensions import db
+from funds.models import AccessRoute, Grant, ItemType, VoucherBatch, VoucherStatus
+from funds.money import format_money
+from funds.vouchers import queries
+from funds.vouchers.forms import (
+    BatchForm,
+    ConfirmForm,
+    IssueForm,
+    ReturnForm,
+    StockFilterForm,
+    new_form_token,
+    valid_token,
+)
+from funds.vouchers.services import (
+    BatchInput,
+    create_batch,
+    expire_vouchers,
+    issue_vouchers,
+    return_vouchers,
+)
+
+bp = Blueprint("vouchers", __name__)
+
+#: What a grant reference may keep in a download's file name (anything else becomes "-"),
+#: so the name is only [A-Za-z0-9._-] and never holds "..", "/" or a line break.
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_-]+", re.ASCII)
+#: A spreadsheet treats a cell starting with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _status_for(error: FundsError) -> int:
+    return 409 if isinstance(error, NotAllowed) else 422
+
+
+# --- the stock ----------------------------------------------------------------------------
+
+
+@bp.route("/")
+def index():
+    today = date.today()
+    return render_template(
+        "vouchers/index.html",
+        batches=queries.batches(),
+        expiring=queries.expiring_soon(today),
+        grants=queries.grants_with_stock(),
+        today=today,
+        warning_days=queries.EXPIRY_WARNING_DAYS,
+    )
+
+
+# --- buying a batch -----------------------------------------------------------------------
+
+
+def _batch_choices(form: BatchForm) -> None:
+    form.set_choices(
+        [
+            SelectChoice(
+                str(grant.id),
+                f"{grant.reference} – {grant.title} ({format_money(available)} "
+                "available to award)",
+            )
+            for grant, available in queries.open_grants_with_available()
+        ],
+        [SelectChoice(str(i), label) for i, label in queries.voucher_item_choices()],
+    )
+
+
+@bp.route("/batches/new", methods=["GET", "POST"])
+def new_batch():
+    if request.method == "GET":
+        form = BatchForm(data={"grant": request.args.get("grant", "")})
+    else:
+        form = BatchForm()
+    _batch_choices(form)
+    status = 200
+    if form.validate_on_submit():
+        data = BatchInput(
+            grant_id=form.grant.data,
+            supplier=form.supplier.data,
+            item_type_id=form.item_type.data,
+            face_value=form.face_value.data,
+            quantity=form.quantity.data,
+            purchase_cost=form.purchase_cost.data,
+            purchased_on=form.purchased_on.data,
+            expires_on=form.expires_on.data,
+            sale_or_return=bool(form.sale_or_return.data),
+            terms=form.terms.data or None,
+            reference=form.reference.data or None,
+        )
+        try:
+            batch = create_batch(data, form.serials, actor=_actor(), today=date.today())
+        except FundsError as error:
+            db.session.rollback()
+            if error.field == "serials":
+                field = form.serials_field()
+                field.errors = [*field.errors, error.message]
+            else:
+                apply_to_form(form, error)
+            status = _status_for(error)
+        else:
+            db.session.commit()
+            flash(
+                f"{batch.quantity:,} {batch.supplier} vouchers of "
+                f"{format_money(batch.face_value)} added to stock",
+                "success",
+            )
+            return redirect(url_for(".batch", batch_id=batch.id))
+    elif form.errors or form.form_errors:
+        status = 422
+    return render_template("vouchers/new_batch.html", form=form), status
+
+
+# --- one batch ----------------------------------------------------------------------------
+
+
+def _batch_page(
+    batch_id: int,
+    *,
+    return_form: ReturnForm | None = None,
+    expire_form: ConfirmForm | None = None,
+    status: int = 200,
+):
+    batch = db.get_or_404(VoucherBatch, batch_id)
+    wanted = request.args.get("status")
+    try:
+        shown_status = VoucherStatus(wanted) if wanted else None
+    except ValueError:
+        shown_status = None
+    return_form = return_form or ReturnForm(formdata=None)
+    expire_form = expire_form or ConfirmForm(formdata=None)
+    failed = next(
+        (f for f in (return_form, expire_form) if f.errors or f.form_errors), None
+    )
+    today = date.today()
+    reconciliation = queries.reconciliation(batch_id=batch.id)
+    return render_template(
+        "vouchers/batch.html",
+        batch=batch,
+        item_type=db.session.get(ItemType, batch.item_type_id),
+        reconciliation=reconciliation,
+        in_stock=reconciliation.lines[VoucherStatus.IN_STOCK].count,
+        vouchers=queries.batch_vouchers(batch.id, status=shown_status),
+        shown_status=shown_status,
+        statuses=list(VoucherStatus),
+        return_form=return_form,
+        expire_form=expire_form,
+        form=failed,
+        today=today,
+        can_expire=today > batch.expires_on,
+        limit=1000,
+    ), status
+
+
+@bp.route("/batches/<int:batch_id>")
+def batch(batch_id: int):
+    return _batch_page(batch_id)
+
+
+@bp.route(
+    "/batches/<int:batch_id>/return", methods=["POST"], endpoint="return_vouchers"
+)
+def return_vouchers_view(batch_id: int):
+    batch = db.get_or_404(VoucherBatch, batch_id)
+    form = ReturnForm()
+    if not form.validate_on_submit():
+        return _batch_page(batch_id, return_form=form, status=422)
+    try:
+        returned = return_vouchers(
+            batch, form.serial_numbers, actor=_actor(), reason=form.reason.data
+        )
+    except FundsError as error:
+        db.session.rollback()
+        apply_to_form(form, error)
+        return _batch_page(batch_id, return_form=form, status=_status_for(error))
+    db.session.commit()
+    flash(
+        f"{returned:,} {'voucher' if returned == 1 else 'vouchers'} marked as returned "
+        "to the supplier",
+        "success",
+    )
+    return redirect(url_for(".batch", batch_id=batch_id))
+
+
+@bp.route("/batches/<int:batch_id>/expire", methods=["POST"], endpoint="expire")
+def expire_view(batch_id: int):
+    batch = db.get_or_404(VoucherBatch, batch_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _batch_page(batch_id, expire_form=form, status=422)
+    try:
+        expired = expire_vouchers(batch, actor=_actor(), today=date.today())
+    except FundsError as error:
+        db.session.rollback()
+        apply_to_form(form, error)
+        return _batch_page(batch_id, expire_form=form, status=_status_for(error))
+    db.session.commit()
+    flash(
+        f"{expired:,} {'voucher' if expired == 1 else 'vouchers'} marked as expired",
+        "success",
+    )
+    return redirect(url_for(".batch", batch_id=batch_id))
+
+
+# --- issuing vouchers ---------------------------------------------------------------------
+
+
+def _stock_filter(today: date) -> StockFilterForm:
+    form = StockFilterForm(formdata=request.args)
+    form.set_choices(
+        [
+            SelectChoice(str(ident), reference)
+            for ident, reference in queries.grant_choices_for_stock(today)
+        ]
+    )
+    if request.args.get("grant") and not form.validate():
+        form.grant.data = None  # an unknown grant: list every grant's vouchers
+        form.grant.errors = []
+    return form
+
+
+def _issue_prefill() -> dict:
+    household = (request.args.get("household") or "").strip().upper()
+    return {"household": household[:20]} if household else {}
+
+
+@bp.route("/issue", methods=["GET", "POST"])
+def issue():
+    today = date.today()
+    if request.method == "GET":
+        form = IssueForm(data=_issue_prefill())
+        form.form_token.data = new_form_token()
+    else:
+        form = IssueForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            issue_vouchers(
+                form.vouchers.data,
+                serials=form.typed_serials(),
+                actor=_actor(),
+                household_id=form.household_record.id,
+                awarded_on=form.awarded_on.data,
+                access_route=AccessRoute(form.access_route.data),
+                today=today,
+                idempotency_key=form.form_token.data,
+            )
+        except AlreadyRecorded:
+            db.session.rollback()
+            flash(
+                "These vouchers were already issued. Nothing has been issued twice.",
+                "info",
+            )
+            return redirect(url_for(".issue", issued=form.form_token.data))
+        except FundsError as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+            status = _status_for(error)
+        else:
+            db.session.commit()
+            return redirect(url_for(".issue", issued=form.form_token.data))
+    elif form.errors or form.form_errors:
+        status = 422
+    issued = request.args.get("issued") if request.method == "GET" else None
+    awards = (
+        queries.awards_for_form(issued, current_user.id) if valid_token(issued) else []
+    )
+    stock_filter = _stock_filter(today)
+    grant_id = stock_filter.grant.data
+    return render_template(
+        "vouchers/issue.html",
+        form=form,
+        stock_filter=stock_filter,
+        groups=queries.stock_groups(grant_id, today),
+        in_stock=queries.stock_count(grant_id, today),
+        chosen=set(form.vouchers.data or []),
+        awards=awards,
+        today=today,
+    ), status
+
+
+# --- reconciliation -----------------------------------------------------------------------
+
+
+@bp.route("/reconciliation/<int:grant_id>")
+def reconciliation(grant_id: int):
+    grant = db.get_or_404(Grant, grant_id)
+    today = date.today()
+    return render_template(
+        "vouchers/reconciliation.html",
+        grant=grant,
+        reconciliation=queries.reconciliation(grant_id=grant.id),
+        stock=queries.grant_stock(grant),
+        expiring=queries.expiring_soon(today, grant_id=grant.id),
+        batches=queries.batches(grant.id),
+        issued=queries.issued_serials(grant_id=grant.id),
+        today=today,
+        warning_days=queries.EXPIRY_WARNING_DAYS,
+    )
+
+
+def spreadsheet_safe(value) -> str:
+    """Text a spreadsheet will show as typed, never run as a formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _slug(text: str) -> str:
+    return _UNSAFE_IN_FILENAME.sub("-", text).strip("-")[:60] or "grant"
+
+
+@bp.route("/reconciliation/<int:grant_id>/issued.csv", endpoint="issued_csv")
+def issued_csv(grant_id: int):
+    grant = db.get_or_404(Grant, grant_id)
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerow(
+        ["Serial", "Supplier", "Household reference", "Date issued", "Face value"]
+    )
+    for row in queries.issued_serials(grant_id=grant.id):
+        writer.writerow(
+            [
+                spreadsheet_safe(row.serial),
+                spreadsheet_safe(row.supplier),
+                spreadsheet_safe(row.reference or ""),
+                row.awarded_on.strftime("%d/%m/%Y"),
+                f"{row.face_value:.2f}",
+            ]
+        )
+    filename = f"vouchers-issued-{_slug(grant.reference)}-{date.today():%Y-%m-%d}.csv"
+    # A byte-order mark so that Excel reads the file as UTF-8.
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,230 @@
+"""The returns pages: figures before download, the workbook, submission, history, unlocking."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from funds.extensions import db
+from funds.models import AuditEvent, FunderReturn, PeriodLock, Role
+from tests.conftest import audit_actions, count
+
+QUERY = "grant={grant}&template={template}&date_from=1&date_from=4&date_from=2023&date_to=31&date_to=3&date_to=2024"
+
+
+@pytest.fixture
+def manager(client, login, create_user):
+    user_id = create_user(Role.MANAGER, name="Maria Manager")
+    login(user_id)
+    return user_id
+
+
+def test_the_page_shows_the_sql_figures(client, hsf_year, manager):
+    response = client.get(
+        "/returns/prepare?" + QUERY.format(grant=hsf_year["grant"], template="hsf")
+    )
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert (
+        '<dd class="govuk-summary-list__value" id="total-spend">£520.50</dd>'
+        in body
+    )
+    assert 'id="households-total">3</dd>' in body
+    assert "Download the workbook" in body and "Mark as submitted" in body
+
+
+def test_download_is_the_same_return(client, hsf_year, manager, build):
+    query = QUERY.format(grant=hsf_year["grant"], template="hsf")
+    response = client.get("/returns/download?" + query)
+    assert response.status_code == 200
+    assert (
+        response.mimetype
+        == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    disposition = response.headers["Content-Disposition"]
+    assert "funder-return-C4C-HSF4-hsf-2023-04-01-to-2024-03-31.xlsx" in disposition
+    assert response.headers["Cache-Control"] == "no-store"
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    checksum = next(
+        r[1].value
+        for r in book["Cover"].iter_rows()
+        if r[0].value and "Checksum" in r[0].value
+    )
+    assert checksum == build(hsf_year["grant"], "hsf").checksum
+
+
+@pytest.mark.parametrize(
+    "query,message",
+    [
+        ("grant=&template=hsf", "Choose a grant"),
+        (
+            "grant={grant}&template=nonsense&date_from=1&date_from=4&date_from=2023&date_to=31&date_to=3&date_to=2024",
+            "Not a valid choice",
+        ),
+        ("grant=abc&template=hsf", "Not a valid choice"),
+        (
+            "grant={grant}&template=hsf&date_from=30&date_from=2&date_from=2024&date_to=31&date_to=3&date_to=2024",
+            "Enter a real date",
+        ),
+        (
+            "grant={grant}&template=hsf&date_from=1&date_from=4&date_from=2024&date_to=1&date_to=3&date_to=2024",
+            "on or after its start",
+        ),
+        (
+            "grant={grant}&template=hsf&date_from=1&date_from=1&date_from=1&date_to=31&date_to=3&date_to=2024",
+            "in numbers",
+        ),
+        (
+            "grant={grant}&template=hsf&date_from=1&date_from=1&date_from=2020&date_to=31&date_to=3&date_to=2024",
+            "within the grant",
+        ),
+    ],
+)
+def test_bad_choices_get_field_errors(client, hsf_year, manager, query, message):
+    response = client.get("/returns/prepare?" + query.format(grant=hsf_year["grant"]))
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert (
+        client.get(
+            "/returns/download?" + query.format(grant=hsf_year["grant"])
+        ).status_code
+        == 400
+    )
+
+
+def _submit(client, grant_id, template="hsf"):
+    return client.post(
+        "/returns/submit",
+        data={
+            "grant": grant_id,
+            "template": template,
+            "date_from": ["1", "4", "2023"],
+            "date_to": ["31", "3", "2024"],
+        },
+    )
+
+
+def test_submit_stores_the_workbook_and_locks_the_period(
+    app, client, hsf_year, manager, build
+):
+    expected = build(hsf_year["grant"], "hsf").checksum
+    response = _submit(client, hsf_year["grant"])
+    assert response.status_code == 302
+    with app.app_context():
+        submitted = db.session.scalars(select(FunderReturn)).one()
+        assert submitted.checksum == expected
+        assert submitted.figures["total_spend"] == "520.50"
+        assert submitted.workbook[:2] == b"PK"
+        lock = db.session.scalars(select(PeriodLock)).one()
+        assert (lock.starts_on, lock.ends_on, lock.active) == (
+            date(2023, 4, 1),
+            date(2024, 3, 31),
+            True,
+        )
+        return_id = submitted.id
+    assert {"funder_return.submit", "period.lock"} <= set(audit_actions(app))
+    page = client.get(f"/returns/{return_id}")
+    assert "exactly the same figures" in page.get_data(as_text=True)
+    stored = client.get(f"/returns/{return_id}/workbook.xlsx")
+    assert stored.status_code == 200 and stored.data[:2] == b"PK"
+    # A second submission over a locked period is refused and writes nothing.
+    again = _submit(client, hsf_year["grant"])
+    assert again.status_code == 409 and "already locked" in again.get_data(as_text=True)
+    assert count(app, FunderReturn) == 1
+
+
+def test_unlock_needs_a_reason_and_is_audited(app, client, hsf_year, manager):
+    _submit(client, hsf_year["grant"])
+    with app.app_context():
+        lock_id = db.session.scalars(select(PeriodLock.id)).one()
+    refused = client.post(f"/returns/locks/{lock_id}/unlock", data={"reason": ""})
+    assert refused.status_code == 422 and "Say why" in refused.get_data(as_text=True)
+    ok = client.post(
+        f"/returns/locks/{lock_id}/unlock", data={"reason": "Late receipt for March"}
+    )
+    assert ok.status_code == 302
+    with app.app_context():
+        lock = db.session.get(PeriodLock, lock_id)
+        assert not lock.active and lock.unlock_reason == "Late receipt for March"
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "period.unlock")
+        ).one()
+        assert event.after["reason"] == "Late receipt for March"
+
+
+def test_after_an_unlock_the_page_names_the_later_entries(
+    app, client, hsf_year, manager, create_disbursement
+):
+    _submit(client, hsf_year["grant"])
+    with app.app_context():
+        lock_id = db.session.scalars(select(PeriodLock.id)).one()
+        return_id = db.session.scalars(select(FunderReturn.id)).one()
+    client.post(f"/returns/locks/{lock_id}/unlock", data={"reason": "Correction"})
+    late = create_disbursement(
+        hsf_year["grant"],
+        "12.34",
+        household_id=hsf_year["households"][2],
+        awarded_on=date(2023, 12, 1),
+    )
+    body = client.get(f"/returns/{return_id}").get_data(as_text=True)
+    assert "the figures differ" in body
+    assert f"#{late} award" in body and "£12.34" in body
+
+
+@pytest.mark.parametrize("role,status", [(Role.STAFF, 403), (Role.FINANCE, 200)])
+def test_finance_reads_returns_but_only_managers_submit(
+    app, client, login, create_user, hsf_year, role, status
+):
+    login(create_user(role))
+    assert (
+        client.get(
+            "/returns/prepare?" + QUERY.format(grant=hsf_year["grant"], template="hsf")
+        ).status_code
+        == status
+    )
+    assert _submit(client, hsf_year["grant"]).status_code == 403
+    assert count(app, FunderReturn) == 0
+
+
+def test_cli_builds_a_return(app, runner, hsf_year, tmp_path):
+    out = tmp_path / "return.xlsx"
+    result = runner.invoke(
+        args=[
+            "return",
+            "build",
+            "--grant",
+            "C4C-HSF4",
+            "--template",
+            "hsf",
+            "--from",
+            "2023-04-01",
+            "--to",
+            "2024-03-31",
+            "--out",
+            str(out),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Cover", "Summary", "Governance", "Transactions"]
+    bad = runner.invoke(
+        args=[
+            "return",
+            "build",
+            "--grant",
+            "NOPE",
+            "--template",
+            "hsf",
+            "--from",
+            "2023-04-01",
+            "--to",
+            "2024-03-31",
+            "--out",
+            str(out),
+        ]
+    )
+    assert bad.exit_code != 0 and "No grant" in bad.output

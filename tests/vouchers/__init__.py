@@ -1,0 +1,1 @@
+"""Voucher stock: serials, uploaded files, services, pages and races."""
