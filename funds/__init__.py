@@ -7,7 +7,13 @@ import os
 
 from flask import Flask
 from govuk_frontend_wtf.main import WTFormsHelpers
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from jinja2 import (
+    BytecodeCache,
+    ChoiceLoader,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+)
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, ValidationError
 
@@ -78,6 +84,27 @@ def register_extensions(app: Flask) -> None:
     WTFormsHelpers(app)
 
 
+class MemoryBytecodeCache(BytecodeCache):
+    """Compiled templates kept for the life of the process, shared by every app made in it.
+
+    Jinja checks each template's source checksum, so an edited template is recompiled.
+    """
+
+    def __init__(self):
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        code = self._store.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CACHE = MemoryBytecodeCache()
+
+
 def register_templates(app: Flask) -> None:
     """Top-level templates first, then the GOV.UK Frontend macro packages."""
     app.jinja_loader = ChoiceLoader(
@@ -91,6 +118,7 @@ def register_templates(app: Flask) -> None:
             ),
         ]
     )
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
     app.jinja_env.filters["money"] = format_money
     register_templating(app)
     app.jinja_env.globals["organisation_name"] = app.config["ORGANISATION_NAME"]

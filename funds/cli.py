@@ -89,13 +89,23 @@ def create_admin(email: str, name: str) -> None:
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
-    """Load a year of realistic demo data (grants, households, awards, one user per role).
+    """Load a year of realistic demo data: grants, households, awards, an activity
+    programme, voucher stock and one user per role.
 
     Everything goes through the services in one transaction; an existing database with
     grants or demo data is refused and left unchanged.
     """
+    from funds.balances import voucher_stock
+    from funds.models import VoucherStatus
     from funds.money import format_money
-    from funds.seed_data import YEAR_END, YEAR_START, AlreadyLoaded, load_demo
+    from funds.seed_data import (
+        HSF_REFERENCE,
+        MH_REFERENCE,
+        YEAR_END,
+        YEAR_START,
+        AlreadyLoaded,
+        load_demo,
+    )
 
     try:
         result = load_demo(today=date.today())
@@ -117,21 +127,46 @@ def seed_demo() -> None:
         fg="green",
     )
     click.echo("")
-    click.echo(f"  {'Grant':<16}{'Total':>14}{'Spent':>14}{'Remaining':>14}  Awards")
+    click.echo(
+        f"  {'Grant':<16}{'Total':>12}{'Spent':>12}{'Remaining':>12}"
+        f"{'In vouchers':>13}{'Available':>12}  Awards"
+    )
     for summary in result.grants:
+        held = voucher_stock(summary.grant.id)
         click.echo(
             f"  {summary.grant.reference:<16}"
-            f"{format_money(summary.grant.total):>14}"
-            f"{format_money(summary.spent):>14}"
-            f"{format_money(summary.remaining):>14}  {summary.awards}"
+            f"{format_money(summary.grant.total):>12}"
+            f"{format_money(summary.spent):>12}"
+            f"{format_money(summary.remaining):>12}"
+            f"{format_money(held):>13}"
+            f"{format_money(summary.remaining - held):>12}  {summary.awards}"
         )
     counts = result.counts
     click.echo("")
     click.echo(
         f"  {counts['households']} households ({counts['households helped']} helped), "
-        f"{counts['young people']} young people ({counts['activity places']} activity places), "
+        f"{counts['young people']} young people, "
         f"{counts['awards']} awards, {counts['reversals']} reversals, "
         f"{counts['paid']} marked paid."
+    )
+    activities = result.programme
+    cancelled = counts["sessions"] - activities.sessions
+    per_head = activities.cost_per_participant
+    click.echo(
+        f"  Activity programme ({MH_REFERENCE}): {activities.sessions} sessions held"
+        + (f", {cancelled} cancelled" if cancelled else "")
+        + f"; {activities.young_people} young people, {activities.places} places, "
+        f"{format_money(activities.cost)}"
+        + (f" ({format_money(per_head)} per young person)." if per_head else ".")
+    )
+    stock = result.vouchers
+    lines = {line.status: line.count for line in stock.ordered_lines}
+    click.echo(
+        f"  Vouchers ({HSF_REFERENCE}): {counts['voucher batches']} batches, "
+        f"{stock.bought_count} bought ({format_money(stock.bought_value)}): "
+        f"{lines[VoucherStatus.ISSUED]} issued, {lines[VoucherStatus.IN_STOCK]} in stock, "
+        f"{lines[VoucherStatus.RETURNED]} returned, "
+        f"{lines[VoucherStatus.EXPIRED]} expired."
     )
     click.echo("")
     click.echo("Sign in with these accounts. The passwords are shown only this once:")

@@ -1,5 +1,9 @@
 """The demo data set behind ``flask seed-demo``: one year of a small service, as plain data.
 
+Four grants: the Household Support Fund (awards to 108 households, many of them vouchers
+bought in batches and issued from stock), the Mental Health board's activity programme
+(sessions across the year for 25 young people), and two staff posts.
+
 :func:`build_plan` turns the constants below and a fixed random seed into a plan (plain
 dataclasses, no database), the same every time. :func:`load_demo` records that plan through
 the services — every period, budget and role rule applies — in the caller's transaction; the
@@ -11,12 +15,14 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from funds.activities.queries import Programme, programme
+from funds.activities.services import SessionInput, record_session, set_attendance
 from funds.admin.services import create_user, temporary_password
 from funds.disbursements.services import (
     AwardInput,
@@ -41,6 +47,7 @@ from funds.models import (
     BudgetControl,
     DeliveryMethod,
     Disability,
+    Disbursement,
     Ethnicity,
     Funder,
     Gender,
@@ -49,6 +56,8 @@ from funds.models import (
     Role,
     SpendCategory,
     User,
+    Voucher,
+    VoucherBatch,
 )
 from funds.people.services import (
     HouseholdInput,
@@ -57,6 +66,14 @@ from funds.people.services import (
     create_young_person,
 )
 from funds.taxonomy.defaults import apply_default_hsf_mapping, ensure_default_taxonomy
+from funds.vouchers.queries import Reconciliation, reconciliation
+from funds.vouchers.services import (
+    BatchInput,
+    create_batch,
+    expire_vouchers,
+    issue_vouchers,
+    return_vouchers,
+)
 
 #: The random seed: the demo is the same every time it is loaded.
 SEED = 20230401
@@ -193,8 +210,10 @@ GRANTS = (
 # --- what the Household Support Fund paid for ---------------------------------------------
 
 HOUSEHOLDS = 108
-#: The HSF grant is spent down to somewhere in this range (most, but not all, of £22,000).
-HSF_TARGET = (Decimal("21600.00"), Decimal("21700.00"))
+#: The HSF awards add up to somewhere in this range. The vouchers still held as stock at
+#: the end of the year (in stock or expired) come on top, and the grant's money is never
+#: committed beyond its £22,000 (see :func:`peak_commitments`).
+HSF_TARGET = (Decimal("21250.00"), Decimal("21350.00"))
 DISTRICTS = (
     "SO14",
     "SO15",
@@ -242,7 +261,9 @@ HSF_KINDS = (
         "Food voucher",
         (20, 30, 40),
         DeliveryMethod.VOUCHER,
-        ("Tesco", "Asda", "Sainsbury's", "Aldi"),
+        # Mostly Tesco vouchers from the stock bought in bulk; other shops' e-vouchers
+        # are bought one at a time where a family has no Tesco nearby.
+        ("Tesco", "Tesco", "Tesco", "Asda", "Sainsbury's", "Aldi"),
         weight=40,
     ),
     AwardKind(
@@ -292,7 +313,7 @@ HSF_KINDS = (
         "School uniform voucher",
         (25, 30, 40, 50, 60),
         DeliveryMethod.VOUCHER,
-        ("Hampshire Schoolwear", "Marks & Spencer", "Tesco"),
+        ("Hampshire Schoolwear", "Hampshire Schoolwear", "Marks & Spencer", "Tesco"),
         months=BACK_TO_SCHOOL,
         weight=10,
         children_only=True,
@@ -310,19 +331,101 @@ HSF_KINDS = (
         "Shoes",
         (25, 30, 35, 40),
         DeliveryMethod.VOUCHER,
-        ("Clarks", "Shoe Zone", "Next"),
+        ("Shoe Zone", "Shoe Zone", "Clarks", "Next"),
         weight=6,
         children_only=True,
     ),
 )
 KINDS_BY_ITEM = {kind.item: kind for kind in HSF_KINDS}
 
+
+@dataclass(frozen=True)
+class StockLine:
+    """Vouchers bought in bulk from one supplier at one face value, batch after batch."""
+
+    supplier: str
+    item: str
+    face_value: int
+    #: The supplier's serial numbers: this prefix, then a running number of ``digits``.
+    prefix: str
+    digits: int
+    #: One batch each: (purchased on, months it is valid, at least this many spare).
+    purchases: tuple[tuple[date, int, int], ...]
+    sale_or_return: bool = False
+    terms: str | None = None
+    #: (day, reason): unused vouchers of the line's batches go back to the supplier.
+    returned: tuple[date, str] | None = None
+    #: Batches are bought in multiples of this.
+    round_to: int = 10
+
+
+TESCO_TERMS = "Not refundable: any value left at the expiry date is lost."
+STOCK_LINES = (
+    StockLine(
+        "Tesco",
+        "Food voucher",
+        20,
+        "TES20-",
+        6,
+        (
+            (date(2023, 4, 3), 12, 2),
+            (date(2023, 7, 3), 12, 2),
+            (date(2023, 10, 2), 12, 2),
+            (date(2024, 1, 8), 12, 3),
+        ),
+        terms=TESCO_TERMS,
+    ),
+    StockLine(
+        "Tesco",
+        "Food voucher",
+        30,
+        "TES30-",
+        6,
+        # The first batch is valid for six months only: what is left of it expires.
+        ((date(2023, 4, 3), 6, 4), (date(2023, 10, 9), 12, 2)),
+        terms=TESCO_TERMS,
+        round_to=5,
+    ),
+    StockLine(
+        "Hampshire Schoolwear",
+        "School uniform voucher",
+        25,
+        "HSW",
+        5,
+        ((date(2023, 7, 3), 6, 4),),
+        sale_or_return=True,
+        terms="Sale or return: unused vouchers refunded in full if returned by 31 October.",
+        returned=(
+            date(2023, 10, 13),
+            "Sale or return: not needed after the back-to-school rush",
+        ),
+        round_to=5,
+    ),
+    StockLine(
+        "Shoe Zone",
+        "Shoes",
+        25,
+        "SZ",
+        7,
+        ((date(2023, 4, 11), 12, 2), (date(2023, 10, 10), 12, 2)),
+        sale_or_return=True,
+        terms="Unused vouchers may be returned for a refund up to 12 months after purchase.",
+        round_to=5,
+    ),
+)
+#: Award amounts a household gets from stock, by (supplier, item): whole vouchers.
+STOCKED_AMOUNTS = {
+    ("Tesco", "Food voucher"): (20, 30, 40),
+    ("Hampshire Schoolwear", "School uniform voucher"): (25, 50),
+    ("Shoe Zone", "Shoes"): (25, 50),
+}
+
 #: Awards recorded by mistake and reversed: (item, amount, supplier, day, reversed on, reason).
 HSF_MISTAKES = (
     (
         "Food voucher",
         Decimal("30.00"),
-        "Tesco",
+        "Asda",
         date(2023, 5, 9),
         date(2023, 5, 10),
         "Recorded twice by mistake: the family received one voucher",
@@ -348,86 +451,105 @@ HSF_MISTAKES = (
 # --- the activity programme (Mental Health board) -----------------------------------------
 
 YOUNG_PEOPLE = 25
-#: (date, item, cost per place, supplier, delivery)
-ACTIVITY_SESSIONS = (
-    (
-        date(2023, 4, 15),
-        "Bush crafts",
-        25,
-        "Wild Woods Bushcraft",
-        DeliveryMethod.ACTIVITY_PLACE,
+
+
+@dataclass(frozen=True)
+class ActivityKind:
+    """How one activity runs: who provides it, how long, how many places, what it costs."""
+
+    supplier: str
+    minutes: int
+    capacity: int
+    starts_at: time
+    #: Priced per group: the session costs between these (whole pounds, steps of £5)...
+    group_price: tuple[int, int] | None = None
+    #: ...or per ticket, for the young people, any carers and two staff.
+    ticket_price: int | None = None
+
+
+STAFF_PER_SESSION = 2
+ACTIVITIES = {
+    "Kayaking": ActivityKind(
+        "Calshot Activities Centre", 180, 12, time(10, 0), group_price=(360, 420)
     ),
-    (
-        date(2023, 5, 20),
-        "Kayaking",
-        45,
-        "Calshot Activities Centre",
-        DeliveryMethod.ACTIVITY_PLACE,
+    "Abseiling": ActivityKind(
+        "Calshot Activities Centre", 150, 10, time(13, 30), group_price=(280, 340)
     ),
-    (
-        date(2023, 6, 17),
-        "Raft building",
-        35,
-        "Calshot Activities Centre",
-        DeliveryMethod.ACTIVITY_PLACE,
+    "Raft building": ActivityKind(
+        "Calshot Activities Centre", 180, 14, time(10, 0), group_price=(300, 360)
     ),
-    (
-        date(2023, 7, 12),
-        "Doughnutting",
-        30,
-        "Calshot Activities Centre",
-        DeliveryMethod.ACTIVITY_PLACE,
+    "Bush crafts": ActivityKind(
+        "Wild Woods Bushcraft", 240, 12, time(10, 0), group_price=(220, 280)
     ),
-    (
-        date(2023, 7, 26),
-        "High ropes",
-        38,
-        "Go Ape Moors Valley",
-        DeliveryMethod.ACTIVITY_PLACE,
+    "Doughnutting": ActivityKind(
+        "Solent Watersports", 90, 8, time(14, 0), group_price=(240, 300)
     ),
-    (
-        date(2023, 8, 9),
-        "Abseiling",
-        40,
-        "Calshot Activities Centre",
-        DeliveryMethod.ACTIVITY_PLACE,
+    "High ropes": ActivityKind(
+        "Go Ape Moors Valley", 180, 12, time(10, 30), ticket_price=32
     ),
-    (
-        date(2023, 8, 23),
-        "Steam train trip",
-        28,
-        "Watercress Line",
-        DeliveryMethod.ACTIVITY_PLACE,
+    "Theatre trip": ActivityKind(
+        "Mayflower Theatre", 180, 16, time(19, 0), ticket_price=26
     ),
-    (
-        date(2023, 10, 28),
-        "Theatre trip",
-        32,
-        "Mayflower Theatre",
-        DeliveryMethod.ACTIVITY_PLACE,
+    "Restaurant visit": ActivityKind(
+        "Zizzi Southampton", 120, 14, time(17, 30), ticket_price=17
     ),
-    (
-        date(2023, 12, 16),
-        "Restaurant visit",
-        18,
-        "Zizzi Southampton",
-        DeliveryMethod.ACTIVITY_PLACE,
+    "Cinema voucher": ActivityKind(
+        "Odeon Southampton", 150, 16, time(18, 0), ticket_price=11
     ),
-    (
-        date(2024, 2, 17),
-        "Cinema voucher",
-        10,
-        "Odeon Southampton",
-        DeliveryMethod.VOUCHER,
+    "Steam train trip": ActivityKind(
+        "Watercress Line", 300, 16, time(10, 15), ticket_price=24
     ),
-    (
-        date(2024, 3, 9),
-        "Kayaking",
-        45,
-        "Calshot Activities Centre",
-        DeliveryMethod.ACTIVITY_PLACE,
-    ),
+}
+
+#: (date, activity, notes): the year's sessions, mostly Saturdays and school holidays.
+PROGRAMME = (
+    (date(2023, 4, 8), "Bush crafts", "Shelter building and fire lighting"),
+    (date(2023, 4, 12), "Steam train trip", "Easter holidays: Alresford to Alton"),
+    (date(2023, 4, 29), "Kayaking", None),
+    (date(2023, 5, 13), "Raft building", None),
+    (date(2023, 5, 31), "High ropes", "Half-term"),
+    (date(2023, 6, 10), "Kayaking", None),
+    (date(2023, 6, 24), "Abseiling", None),
+    (date(2023, 7, 8), "Doughnutting", None),
+    (date(2023, 7, 15), "Restaurant visit", "End of the school year meal"),
+    (date(2023, 7, 26), "Raft building", "Summer holidays"),
+    (date(2023, 8, 2), "Kayaking", "Summer holidays"),
+    (date(2023, 8, 9), "High ropes", "Summer holidays"),
+    (date(2023, 8, 16), "Doughnutting", "Summer holidays"),
+    (date(2023, 8, 23), "Steam train trip", "Summer holidays"),
+    (date(2023, 8, 30), "Abseiling", "Summer holidays"),
+    (date(2023, 9, 16), "Kayaking", None),
+    (date(2023, 9, 30), "Bush crafts", None),
+    (date(2023, 10, 14), "Kayaking", None),
+    (date(2023, 10, 25), "Theatre trip", "Half-term matinee"),
+    (date(2023, 10, 28), "Bush crafts", None),
+    (date(2023, 11, 11), "Cinema voucher", None),
+    (date(2023, 11, 25), "Abseiling", "Indoor wall (weather)"),
+    (date(2023, 12, 9), "Theatre trip", "Pantomime"),
+    (date(2023, 12, 16), "Restaurant visit", "Christmas meal"),
+    (date(2023, 12, 28), "Cinema voucher", "Christmas holidays"),
+    (date(2024, 1, 13), "Bush crafts", None),
+    (date(2024, 1, 27), "Cinema voucher", None),
+    (date(2024, 2, 10), "High ropes", None),
+    (date(2024, 2, 14), "Theatre trip", "Half-term matinee"),
+    (date(2024, 2, 24), "Restaurant visit", None),
+    (date(2024, 3, 9), "Kayaking", None),
+    (date(2024, 3, 16), "Raft building", None),
+    (date(2024, 3, 23), "Steam train trip", None),
+    (date(2024, 3, 28), "Cinema voucher", "Easter holidays"),
 )
+#: The session called off, and how finance put its cost right: (date, reversed on, reason).
+CANCELLED_SESSION = (
+    date(2023, 10, 14),
+    date(2023, 10, 17),
+    "Cancelled by Calshot on the morning (high winds on the water); "
+    "the booking was refunded in full",
+)
+#: How keen the young people are, as (how many, relative chance of coming to a session).
+#: The last ones were referred in March and have not been to anything yet.
+KEENNESS = ((4, 12), (9, 5), (6, 2), (4, 0.7), (2, 0))
+#: Some young people joined during the year: (how many, from this day).
+LATE_STARTERS = ((2, date(2023, 9, 1)), (1, date(2023, 11, 1)), (2, date(2024, 1, 1)))
 #: Young people's ages (on 1 September 2023) are drawn from this range, mostly teenagers.
 AGES = tuple(range(11, 25))
 AGE_WEIGHTS = (3, 5, 8, 10, 10, 10, 9, 8, 6, 4, 3, 2, 2, 2)
@@ -521,6 +643,55 @@ class AwardPlan:
     #: (reversed on, reason) for an award recorded by mistake.
     reversal: tuple[date, str] | None = None
     notes: str | None = None
+    #: (batch key, serial) of vouchers issued from stock: then the award is made by
+    #: issuing them (one ledger line per voucher, at face value; ``amount`` is their sum).
+    vouchers: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """One activity session: its cost is one ledger line; the register says who came."""
+
+    grant: str
+    on: date
+    item: str
+    starts_at: time
+    minutes: int
+    cost: Decimal
+    supplier: str
+    capacity: int
+    attendees: tuple[int, ...]
+    carers: int
+    notes: str | None = None
+    paid_on: date | None = None
+    payment_reference: str | None = None
+    #: (reversed on, reason) for a session called off: finance reverses its cost.
+    cancelled: tuple[date, str] | None = None
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """Vouchers bought in bulk with a grant's money, and what became of the unused ones."""
+
+    key: int
+    grant: str
+    supplier: str
+    item: str
+    face_value: Decimal
+    serials: tuple[str, ...]
+    purchased_on: date
+    expires_on: date
+    reference: str
+    sale_or_return: bool = False
+    terms: str | None = None
+    #: (day, serials, reason): unused vouchers sent back to the supplier.
+    returned: tuple[date, tuple[str, ...], str] | None = None
+    #: The day finance marks what is left of the batch expired (after its expiry date).
+    expired_on: date | None = None
+
+    @property
+    def value(self) -> Decimal:
+        return self.face_value * len(self.serials)
 
 
 @dataclass
@@ -528,6 +699,8 @@ class DemoPlan:
     households: list[HouseholdPlan] = field(default_factory=list)
     young_people: list[YoungPersonPlan] = field(default_factory=list)
     awards: list[AwardPlan] = field(default_factory=list)
+    sessions: list[SessionPlan] = field(default_factory=list)
+    batches: list[BatchPlan] = field(default_factory=list)
 
 
 def _weighted(rng: random.Random, pairs):
@@ -580,6 +753,8 @@ def _hsf_award(
 ) -> AwardPlan:
     on = _day_in(rng, kind.months)
     supplier = rng.choice(kind.suppliers)
+    if amount is None:
+        amount = rng.choice(STOCKED_AMOUNTS.get((supplier, kind.item), kind.amounts))
     if kind.delivery == DeliveryMethod.VOUCHER:
         evidence = f"VCH-{serial:05d}"
     elif kind.delivery == DeliveryMethod.DIRECT_PURCHASE:
@@ -595,7 +770,7 @@ def _hsf_award(
         grant=HSF_REFERENCE,
         on=on,
         item=kind.item,
-        amount=Decimal(amount if amount is not None else rng.choice(kind.amounts)),
+        amount=Decimal(amount),
         delivery=kind.delivery,
         supplier=supplier,
         access_route=route,
@@ -719,30 +894,230 @@ def _young_people(
     return people
 
 
-def _activity_places(rng: random.Random) -> list[AwardPlan]:
-    places = []
-    attended: set[int] = set()
-    for index, (on, item, cost, supplier, delivery) in enumerate(ACTIVITY_SESSIONS):
-        group = set(rng.sample(range(YOUNG_PEOPLE), rng.randint(6, 10)))
-        if index == len(ACTIVITY_SESSIONS) - 1:
-            group |= set(range(YOUNG_PEOPLE)) - attended  # nobody is left out all year
-        attended |= group
-        for key in sorted(group):
-            places.append(
-                AwardPlan(
-                    grant=MH_REFERENCE,
-                    on=on,
-                    item=item,
-                    amount=Decimal(cost),
-                    delivery=delivery,
-                    supplier=supplier,
-                    access_route=_weighted(
-                        rng, [(AccessRoute.REFERRAL, 3), (AccessRoute.PROACTIVE, 2)]
-                    ),
-                    young_person_key=key,
-                )
+def _add_months(day: date, months: int) -> date:
+    """The same day of the month, ``months`` later (days up to the 28th only)."""
+    index = day.month - 1 + months
+    return date(day.year + index // 12, index % 12 + 1, min(day.day, 28))
+
+
+def _weighted_sample(
+    rng: random.Random, weights: dict[int, float], n: int
+) -> list[int]:
+    """``n`` keys drawn without replacement, each with a chance in proportion to its weight."""
+    drawn = sorted(
+        weights, key=lambda key: rng.random() ** (1 / weights[key]), reverse=True
+    )
+    return sorted(drawn[:n])
+
+
+def _sessions(rng: random.Random) -> list[SessionPlan]:
+    """The activity programme: who comes to what varies with keenness and when they joined."""
+    keys = list(range(YOUNG_PEOPLE))
+    rng.shuffle(keys)
+    order = iter(keys)
+    keenness = {
+        next(order): weight for number, weight in KEENNESS for _ in range(number)
+    }
+    starts = dict.fromkeys(keys, YEAR_START)
+    keen = [key for key in keys if keenness[key]]
+    late = iter(rng.sample(keen, sum(number for number, _ in LATE_STARTERS)))
+    for number, day in LATE_STARTERS:
+        for _ in range(number):
+            starts[next(late)] = day
+    cancelled_on, reversed_on, reason = CANCELLED_SESSION
+
+    registers: list[list[int]] = []
+    for on, item, _ in PROGRAMME:
+        capacity = ACTIVITIES[item].capacity
+        if on == cancelled_on:
+            registers.append([])  # called off: nobody's attendance was taken
+            continue
+        eligible = {k: w for k, w in keenness.items() if w and starts[k] <= on}
+        wanted = rng.randint(max(5, capacity * 6 // 10), capacity)
+        registers.append(_weighted_sample(rng, eligible, min(wanted, len(eligible))))
+    # Everyone who comes at all has been to something by the end of the year.
+    attended = {key for register in registers for key in register}
+    for key in sorted(k for k in keen if k not in attended):
+        for index in reversed(range(len(PROGRAMME))):
+            on, item, _ = PROGRAMME[index]
+            if (
+                on != cancelled_on
+                and starts[key] <= on
+                and len(registers[index]) < ACTIVITIES[item].capacity
+            ):
+                registers[index] = sorted([*registers[index], key])
+                break
+
+    sessions = []
+    for number, ((on, item, notes), register) in enumerate(
+        zip(PROGRAMME, registers, strict=True), start=1
+    ):
+        kind = ACTIVITIES[item]
+        cancelled = on == cancelled_on
+        carers = 0 if cancelled or rng.random() > 0.25 else rng.choice((1, 1, 2))
+        if kind.ticket_price is not None:
+            tickets = len(register) + carers + STAFF_PER_SESSION
+            cost = Decimal(kind.ticket_price * tickets)
+        else:
+            low, high = kind.group_price
+            cost = Decimal(rng.randrange(low, high + 1, 5))
+        paid_on = None if cancelled else on + timedelta(days=rng.randrange(5, 21))
+        sessions.append(
+            SessionPlan(
+                grant=MH_REFERENCE,
+                on=on,
+                item=item,
+                starts_at=kind.starts_at,
+                minutes=kind.minutes,
+                cost=cost,
+                supplier=kind.supplier,
+                capacity=kind.capacity,
+                attendees=tuple(register),
+                carers=carers,
+                notes=notes,
+                paid_on=paid_on,
+                payment_reference=f"BACS-{paid_on:%y%m%d}-A{number:02d}"
+                if paid_on
+                else None,
+                cancelled=(reversed_on, reason) if cancelled else None,
             )
-    return places
+        )
+    return sessions
+
+
+@dataclass
+class _Batch:
+    """A batch being planned: bought for the awards of its window, then issued first in,
+    first out."""
+
+    line: StockLine
+    bought: date
+    expires: date
+    #: The last day the batch is bought for (the line's next purchase, expiry or return).
+    last_day: date
+    spare: int
+    demand: int = 0
+    serials: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+
+
+def _voucher_stock(
+    rng: random.Random, awards: list[AwardPlan]
+) -> tuple[list[AwardPlan], list[BatchPlan]]:
+    """Batches bought through the year, and the awards given from them.
+
+    An award is given from stock when its supplier and item are stocked, its amount is one
+    or two vouchers of a stocked face value and a batch was valid on the day; otherwise
+    the voucher was bought for that family alone (an e-voucher) and recorded directly.
+    """
+    planned: list[_Batch] = []
+    for line in STOCK_LINES:
+        for index, (bought, months, spare) in enumerate(line.purchases):
+            expires = _add_months(bought, months)
+            following = (
+                line.purchases[index + 1][0]
+                if index + 1 < len(line.purchases)
+                else YEAR_END + timedelta(days=1)
+            )
+            last_day = min(expires, following - timedelta(days=1))
+            if line.returned:
+                last_day = min(last_day, line.returned[0] - timedelta(days=1))
+            planned.append(_Batch(line, bought, expires, last_day, spare))
+    planned.sort(key=lambda b: (b.bought, STOCK_LINES.index(b.line)))
+
+    def windows(award: AwardPlan) -> list[_Batch] | None:
+        """The batch each voucher of this award is bought for, or None (not from stock)."""
+        if award.reversal or award.delivery != DeliveryMethod.VOUCHER:
+            return None
+        for line in sorted(STOCK_LINES, key=lambda line: -line.face_value):
+            if (line.supplier, line.item) != (award.supplier, award.item):
+                continue
+            count, rest = divmod(award.amount, line.face_value)
+            if rest or not 1 <= count <= 2:
+                continue
+            batch = next(
+                (
+                    b
+                    for b in planned
+                    if b.line is line and b.bought <= award.on <= b.last_day
+                ),
+                None,
+            )
+            return [batch] * int(count) if batch else None
+        return None
+
+    from_stock: dict[int, tuple[StockLine, int]] = {}
+    for number, award in enumerate(awards):
+        needed = windows(award)
+        if needed:
+            from_stock[number] = (needed[0].line, len(needed))
+            needed[0].demand += len(needed)
+    # Line by line, batch by batch: buy in round numbers what the batch's window needs,
+    # less what is left of earlier batches, plus a few spare; then issue first in, first
+    # out (the batch that expires first, among those valid on the day).
+    given = list(awards)
+    for line in STOCK_LINES:
+        serial = rng.randrange(10, 90) * 1000 + 1
+        bought: list[_Batch] = []
+        for batch in (b for b in planned if b.line is line):
+            carried = sum(len(b.left) for b in bought if b.expires >= batch.last_day)
+            wanted = max(batch.demand + batch.spare - carried, 1)
+            quantity = -(-wanted // line.round_to) * line.round_to
+            batch.serials = [
+                f"{line.prefix}{n:0{line.digits}d}"
+                for n in range(serial, serial + quantity)
+            ]
+            batch.left = list(batch.serials)
+            serial += -(-quantity // 1000) * 1000  # the next book of serials
+            bought.append(batch)
+            window = sorted(
+                (n for n, (stocked, _) in from_stock.items() if stocked is line),
+                key=lambda n: (awards[n].on, n),
+            )
+            for number in window:
+                award = awards[number]
+                if not batch.bought <= award.on <= batch.last_day:
+                    continue
+                vouchers = []
+                for _ in range(from_stock[number][1]):
+                    source = min(
+                        (
+                            b
+                            for b in bought
+                            if b.left and b.bought <= award.on <= b.expires
+                        ),
+                        key=lambda b: (b.expires, b.bought),
+                    )
+                    vouchers.append((planned.index(source), source.left.pop(0)))
+                given[number] = replace(award, vouchers=tuple(vouchers), evidence=None)
+
+    batches = []
+    for key, batch in enumerate(planned):
+        line = batch.line
+        returned = expired_on = None
+        if batch.left and line.returned:
+            returned = (line.returned[0], tuple(batch.left), line.returned[1])
+        elif batch.left and batch.expires < YEAR_END:
+            # Finance marks what is left expired at its next weekly stock check.
+            expired_on = min(batch.expires + timedelta(days=6), YEAR_END)
+        batches.append(
+            BatchPlan(
+                key=key,
+                grant=HSF_REFERENCE,
+                supplier=line.supplier,
+                item=line.item,
+                face_value=Decimal(line.face_value),
+                serials=tuple(batch.serials),
+                purchased_on=batch.bought,
+                expires_on=batch.expires,
+                reference=f"INV-{line.prefix.rstrip('-')}-{batch.bought:%y%m%d}",
+                sale_or_return=line.sale_or_return,
+                terms=line.terms,
+                returned=returned,
+                expired_on=expired_on,
+            )
+        )
+    return given, batches
 
 
 def _staff_costs() -> list[AwardPlan]:
@@ -782,13 +1157,80 @@ def _staff_costs() -> list[AwardPlan]:
     return lines
 
 
+#: What happens on one day, in this order: vouchers bought, then awards, sessions and
+#: vouchers issued, then reversals, payments, returns to suppliers and expiries.
+BUY, RECORD, REVERSE, PAY, RETURN, EXPIRE = range(6)
+
+
+def timeline(plan: DemoPlan) -> list[tuple[date, int, int, object]]:
+    """Every step of the plan as (day, step, number, plan item), in the order it is loaded."""
+    events: list[tuple[date, int, int, object]] = []
+    for number, batch in enumerate(plan.batches):
+        events.append((batch.purchased_on, BUY, number, batch))
+        if batch.returned:
+            events.append((batch.returned[0], RETURN, number, batch))
+        if batch.expired_on:
+            events.append((batch.expired_on, EXPIRE, number, batch))
+    for number, item in enumerate([*plan.awards, *plan.sessions]):
+        events.append((item.on, RECORD, number, item))
+        undone = item.reversal if isinstance(item, AwardPlan) else item.cancelled
+        if undone:
+            events.append((undone[0], REVERSE, number, item))
+        if item.paid_on:
+            events.append((item.paid_on, PAY, number, item))
+    return sorted(events, key=lambda event: event[:3])
+
+
+def peak_commitments(plan: DemoPlan) -> dict[str, Decimal]:
+    """The most each grant ever has committed (net spend plus unissued voucher stock).
+
+    Budget controls refuse anything that would take this past a grant's total, so every
+    value must be at most the total for the plan to load.
+    """
+    committed: Counter = Counter()
+    peak: dict[str, Decimal] = {}
+    for _, step, _, item in timeline(plan):
+        if step == BUY:
+            change = item.value
+        elif step == RETURN:
+            change = -item.face_value * len(item.returned[1])
+        elif step in (RECORD, REVERSE):
+            if isinstance(item, AwardPlan):
+                # Issuing vouchers moves their value from stock to spend.
+                change = Decimal(0) if item.vouchers else item.amount
+            else:
+                change = item.cost
+            if step == REVERSE:
+                change = -change
+        else:
+            continue
+        committed[item.grant] += change
+        peak[item.grant] = max(peak.get(item.grant, Decimal(0)), committed[item.grant])
+    return peak
+
+
 def build_plan(seed: int = SEED) -> DemoPlan:
-    """The whole demo year as plain data; the same ``seed`` always gives the same plan."""
+    """The whole demo year as plain data; the same ``seed`` always gives the same plan.
+
+    :raises ValueError: if the constants above would commit a grant beyond its total
+        (the services would refuse to load it).
+    """
     rng = random.Random(seed)  # noqa: S311 - demo data, not a secret
     households = _households(rng)
     young_people = _young_people(rng, households)
-    awards = _hsf_awards(rng, households) + _activity_places(rng) + _staff_costs()
-    return DemoPlan(households, young_people, awards)
+    hsf_awards, batches = _voucher_stock(rng, _hsf_awards(rng, households))
+    plan = DemoPlan(
+        households,
+        young_people,
+        hsf_awards + _staff_costs(),
+        _sessions(rng),
+        batches,
+    )
+    totals = {spec.reference: spec.total for spec in GRANTS}
+    for reference, peak in peak_commitments(plan).items():
+        if peak > totals[reference]:
+            raise ValueError(f"The demo plan commits {reference} beyond its total")
+    return plan
 
 
 # --- loading it ----------------------------------------------------------------------------
@@ -806,6 +1248,10 @@ class DemoResult:
     accounts: list[tuple[Role, str, str]]
     grants: list[GrantSummary]
     counts: Counter
+    #: The Mental Health board's activity programme, as its page shows it.
+    programme: Programme
+    #: The Household Support Fund grant's voucher reconciliation.
+    vouchers: Reconciliation
 
 
 def already_loaded() -> str | None:
@@ -949,41 +1395,111 @@ def load_demo(*, today: date, plan: DemoPlan | None = None) -> DemoResult:
             today=today,
         ).id
 
-    # The ledger, in date order: awards, then that day's reversals, then payments.
-    events = []
-    for number, award in enumerate(plan.awards):
-        events.append((award.on, 0, number, award))
-        if award.reversal:
-            events.append((award.reversal[0], 1, number, award))
-        if award.paid_on:
-            events.append((award.paid_on, 2, number, award))
-    recorded = {}
-    for day, kind, number, award in sorted(events, key=lambda e: e[:3]):
-        if kind == 0:
-            staff_costs = award.household_key is None and award.young_person_key is None
+    # The ledger and the voucher stock, day by day (see timeline()).
+    recorded: dict[int, Disbursement] = {}
+    batches: dict[int, VoucherBatch] = {}
+    voucher_ids: dict[tuple[int, str], int] = {}
+    for day, step, number, entry in timeline(plan):
+        if step == BUY:
+            batch = create_batch(
+                BatchInput(
+                    grant_id=grants[entry.grant].id,
+                    supplier=entry.supplier,
+                    item_type_id=items[entry.item].id,
+                    face_value=entry.face_value,
+                    quantity=len(entry.serials),
+                    purchase_cost=entry.value,
+                    purchased_on=entry.purchased_on,
+                    expires_on=entry.expires_on,
+                    sale_or_return=entry.sale_or_return,
+                    terms=entry.terms,
+                    reference=entry.reference,
+                ),
+                list(entry.serials),
+                actor=finance,
+                today=today,
+            )
+            batches[entry.key] = batch
+            for serial, ident in db.session.execute(
+                select(Voucher.serial, Voucher.id).where(Voucher.batch_id == batch.id)
+            ):
+                voucher_ids[entry.key, serial] = ident
+        elif step == RETURN:
+            returned_on, serials, reason = entry.returned
+            counts["vouchers returned"] += return_vouchers(
+                batches[entry.key],
+                list(serials),
+                actor=finance,
+                reason=f"{reason} ({returned_on:%-d %B %Y})",
+            )
+        elif step == EXPIRE:
+            counts["vouchers expired"] += expire_vouchers(
+                batches[entry.key], actor=finance, today=today
+            )
+        elif step == RECORD and isinstance(entry, SessionPlan):
+            session = record_session(
+                SessionInput(
+                    grant_id=grants[entry.grant].id,
+                    item_type_id=items[entry.item].id,
+                    held_on=entry.on,
+                    cost=entry.cost,
+                    duration_minutes=entry.minutes,
+                    starts_at=entry.starts_at,
+                    supplier=entry.supplier,
+                    capacity=entry.capacity,
+                    team_id=teams[YOUNG_PEOPLES_TEAM],
+                    notes=entry.notes,
+                ),
+                actor=staff,
+                today=today,
+            )
+            if entry.attendees or entry.carers:
+                set_attendance(
+                    session,
+                    actor=staff,
+                    young_person_ids={young_people[key] for key in entry.attendees},
+                    carers=entry.carers,
+                )
+            recorded[number] = session.disbursement
+            counts["sessions"] += 1
+            counts["awards"] += 1  # its cost is one ledger line
+        elif step == RECORD and entry.vouchers:
+            issued = issue_vouchers(
+                [voucher_ids[voucher] for voucher in entry.vouchers],
+                actor=staff,
+                household_id=households[entry.household_key],
+                awarded_on=entry.on,
+                access_route=entry.access_route,
+                today=today,
+            )
+            counts["awards"] += len(issued)
+            counts["vouchers issued"] += len(issued)
+        elif step == RECORD:
+            staff_costs = entry.household_key is None and entry.young_person_key is None
             recorded[number] = record_disbursement(
                 AwardInput(
-                    grant_id=grants[award.grant].id,
-                    item_type_id=items[award.item].id,
-                    amount=award.amount,
-                    awarded_on=award.on,
-                    delivery_method=award.delivery,
-                    access_route=award.access_route,
-                    household_id=households.get(award.household_key),
-                    young_person_id=young_people.get(award.young_person_key),
-                    supplier=award.supplier,
-                    evidence_reference=award.evidence,
-                    notes=award.notes,
+                    grant_id=grants[entry.grant].id,
+                    item_type_id=items[entry.item].id,
+                    amount=entry.amount,
+                    awarded_on=entry.on,
+                    delivery_method=entry.delivery,
+                    access_route=entry.access_route,
+                    household_id=households.get(entry.household_key),
+                    young_person_id=young_people.get(entry.young_person_key),
+                    supplier=entry.supplier,
+                    evidence_reference=entry.evidence,
+                    notes=entry.notes,
                 ),
                 actor=finance if staff_costs else staff,
                 today=today,
             )
             counts["awards"] += 1
-        elif kind == 1:
+        elif step == REVERSE:
+            undone = entry.reversal if isinstance(entry, AwardPlan) else entry.cancelled
             reverse_disbursement(
                 recorded[number],
                 actor=finance,
-                reason=award.reversal[1],
+                reason=undone[1],
                 reversed_on=day,
                 today=today,
             )
@@ -993,7 +1509,7 @@ def load_demo(*, today: date, plan: DemoPlan | None = None) -> DemoResult:
                 recorded[number],
                 actor=finance,
                 paid_on=day,
-                payment_reference=award.payment_reference,
+                payment_reference=entry.payment_reference,
                 today=today,
             )
             counts["paid"] += 1
@@ -1003,7 +1519,13 @@ def load_demo(*, today: date, plan: DemoPlan | None = None) -> DemoResult:
     counts["households helped"] = len(
         {a.household_key for a in plan.awards if a.household_key is not None}
     )
-    counts["activity places"] = sum(
-        1 for a in plan.awards if a.young_person_key is not None
+    counts["voucher batches"] = len(batches)
+    mh_id = grants[MH_REFERENCE].id
+    hsf_id = grants[HSF_REFERENCE].id
+    return DemoResult(
+        accounts=accounts,
+        grants=grants_overview(),
+        counts=counts,
+        programme=programme(mh_id),
+        vouchers=reconciliation(grant_id=hsf_id),
     )
-    return DemoResult(accounts=accounts, grants=grants_overview(), counts=counts)

@@ -126,6 +126,8 @@ class Present:
     A field that already failed to parse keeps its own, more precise, message.
     """
 
+    field_flags = {"required": True}
+
     def __init__(self, message: str):
         self.message = message
 
@@ -137,22 +139,46 @@ class Present:
 
 
 class GovDateField(DateField):
-    """A GOV.UK day/month/year date: ASCII digits only, a real date, a sane year.
+    """A GOV.UK day/month/year date: ASCII digits only, a real date, a year in ``years``.
 
     All three boxes empty gives ``None`` (add ``Present`` to require a date). The widget
-    always gets exactly three boxes back, whatever was sent.
+    always gets exactly three boxes back, whatever was sent. ``subject`` names the date in
+    messages ("the date given"), so the error summary says which date is wrong.
     """
 
     widget = GovDateInput()
 
     def __init__(
-        self, label=None, validators=None, *, example: str = "27 3 2024", **kwargs
+        self,
+        label=None,
+        validators=None,
+        *,
+        example: str = "27 3 2024",
+        subject: str = "the date",
+        years: tuple[int, int] = YEARS,
+        **kwargs,
     ):
         kwargs.setdefault("format", "%d %m %Y")
         super().__init__(label, validators, **kwargs)
         self.example = example
+        self.subject = subject
+        self.years = years
         # The error summary links date fields to their day box (funds.templating).
         self.type = "DateField"
+
+    def _message(self, kind: str) -> str:
+        subject, example = self.subject, self.example
+        first, last = self.years
+        plain = subject == "the date"
+        return {
+            "numbers": f"Enter {subject} as day, month and year in numbers, for example {example}",
+            "real": f"Enter a real date, for example {example}"
+            if plain
+            else f"{subject[0].upper()}{subject[1:]} must be a real date, for example {example}",
+            "year": f"Enter a year between {first} and {last}, for example {example}"
+            if plain
+            else f"Enter {subject} with a year between {first} and {last}, for example {example}",
+        }[kind]
 
     def process_formdata(self, valuelist):
         parts = [str(value).strip() for value in valuelist[:3]]
@@ -161,7 +187,7 @@ class GovDateField(DateField):
         self.data = None
         if not any(parts):
             if len(valuelist) > 3:
-                raise ValueError(f"Enter a real date, for example {self.example}")
+                raise ValueError(self._message("real"))
             return
         day, month, year = parts
         missing = [
@@ -169,7 +195,12 @@ class GovDateField(DateField):
             for name, part in zip(("day", "month", "year"), parts, strict=True)
             if not part
         ]
-        if missing:
+        patterns = (_DAY_OR_MONTH, _DAY_OR_MONTH, _YEAR)
+        typed_well = all(
+            not part or pattern.fullmatch(part)
+            for part, pattern in zip(parts, patterns, strict=True)
+        )
+        if missing and typed_well and len(valuelist) == 3:
             raise ValueError(f"The date must include a {' and a '.join(missing)}")
         if (
             len(valuelist) != 3
@@ -177,17 +208,13 @@ class GovDateField(DateField):
             or not _DAY_OR_MONTH.fullmatch(month)
             or not _YEAR.fullmatch(year)
         ):
-            raise ValueError(
-                f"Enter the date as day, month and year in numbers, for example {self.example}"
-            )
+            raise ValueError(self._message("numbers"))
         try:
             value = date(int(year), int(month), int(day))
         except ValueError as exc:
-            raise ValueError(f"Enter a real date, for example {self.example}") from exc
-        if not YEARS[0] <= value.year <= YEARS[1]:
-            raise ValueError(
-                f"Enter a year between {YEARS[0]} and {YEARS[1]}, for example {self.example}"
-            )
+            raise ValueError(self._message("real")) from exc
+        if not self.years[0] <= value.year <= self.years[1]:
+            raise ValueError(self._message("year"))
         self.data = value
 
     def _value(self):

@@ -50,45 +50,104 @@ def load(url: str, rows: int) -> None:
 
     from funds.extensions import db
     from funds.grants.services import create_funder, create_grant
-    from funds.models import HSF_CATEGORIES, Disbursement, Household, ItemType, Role, User
-    from funds.taxonomy.defaults import apply_default_hsf_mapping, ensure_default_taxonomy
+    from funds.models import (
+        HSF_CATEGORIES,
+        Disbursement,
+        Household,
+        ItemType,
+        Role,
+        User,
+    )
+    from funds.taxonomy.defaults import (
+        apply_default_hsf_mapping,
+        ensure_default_taxonomy,
+    )
 
     app = _app(url)
     random.seed(7)
     with app.app_context():
         db.create_all()
         ensure_default_taxonomy()
-        user = User(email="bench@example.org", name="Bench", role=Role.MANAGER, password_hash="-")
+        user = User(
+            email="bench@example.org",
+            name="Bench",
+            role=Role.MANAGER,
+            password_hash="-",  # noqa: S106 - this user never signs in
+        )
         db.session.add(user)
         db.session.flush()
-        funder = create_funder(actor=user, name="Connect4Communities", categories=list(HSF_CATEGORIES))
+        funder = create_funder(
+            actor=user, name="Connect4Communities", categories=list(HSF_CATEGORIES)
+        )
         apply_default_hsf_mapping(funder)
-        grant = create_grant(actor=user, reference="BENCH-HSF", title="Benchmark", funder_id=funder.id,
-                             total=Decimal("99999999.00"), starts_on=START, ends_on=END)
+        grant = create_grant(
+            actor=user,
+            reference="BENCH-HSF",
+            title="Benchmark",
+            funder_id=funder.id,
+            total=Decimal("99999999.00"),
+            starts_on=START,
+            ends_on=END,
+        )
         households = max(rows // 20, 10)
         db.session.execute(
             insert(Household),
             [
-                {"reference": f"H-B{n:06d}", "adults": 1 + n % 2, "children": n % 3, "has_children": n % 3 > 0,
-                 "has_pensioner": n % 7 == 0, "has_disabled_person": n % 5 == 0, "has_care_leaver": False}
+                {
+                    "reference": f"H-B{n:06d}",
+                    "adults": 1 + n % 2,
+                    "children": n % 3,
+                    "has_children": n % 3 > 0,
+                    "has_pensioner": n % 7 == 0,
+                    "has_disabled_person": n % 5 == 0,
+                    "has_care_leaver": False,
+                }
                 for n in range(households)
             ],
         )
         ids = list(db.session.scalars(select(Household.id)))
-        items = list(db.session.scalars(select(ItemType.id).where(ItemType.name.in_(
-            ["Food voucher", "Fridge", "Gas bill", "Shoes", "Winter coat", "Electricity bill"]))))
+        items = list(
+            db.session.scalars(
+                select(ItemType.id).where(
+                    ItemType.name.in_(
+                        [
+                            "Food voucher",
+                            "Fridge",
+                            "Gas bill",
+                            "Shoes",
+                            "Winter coat",
+                            "Electricity bill",
+                        ]
+                    )
+                )
+            )
+        )
         days = (END - START).days
         batch = []
-        for n in range(rows):
-            batch.append({
-                "grant_id": grant.id, "item_type_id": random.choice(items), "household_id": random.choice(ids),
-                "quantity": 1, "amount": Decimal(random.choice(["20.00", "30.00", "45.50", "312.99"])),
-                "awarded_on": START + timedelta(days=random.randint(0, days)),
-                "supplier": random.choice(["Tesco", "Currys", "=HYPERLINK(\"x\")", "British Gas"]),
-                "delivery_method": random.choice(["voucher", "direct-purchase", "bill-payment"]),
-                "access_route": random.choice(["application", "proactive", "referral"]),
-                "created_by_id": user.id, "overspend_confirmed": False,
-            })
+        for _ in range(rows):
+            batch.append(
+                {
+                    "grant_id": grant.id,
+                    "item_type_id": random.choice(items),
+                    "household_id": random.choice(ids),
+                    "quantity": 1,
+                    "amount": Decimal(
+                        random.choice(["20.00", "30.00", "45.50", "312.99"])
+                    ),
+                    "awarded_on": START + timedelta(days=random.randint(0, days)),
+                    "supplier": random.choice(
+                        ["Tesco", "Currys", '=HYPERLINK("x")', "British Gas"]
+                    ),
+                    "delivery_method": random.choice(
+                        ["voucher", "direct-purchase", "bill-payment"]
+                    ),
+                    "access_route": random.choice(
+                        ["application", "proactive", "referral"]
+                    ),
+                    "created_by_id": user.id,
+                    "overspend_confirmed": False,
+                }
+            )
             if len(batch) == 10_000:
                 db.session.execute(insert(Disbursement), batch)
                 batch = []
@@ -122,8 +181,14 @@ def bare(url: str, template: str, queue) -> None:
         sheet.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
-    queue.put({"seconds": time.perf_counter() - started, "rows": len(rows), "peak_mb": _peak_mb(),
-               "bytes": len(buffer.getvalue())})
+    queue.put(
+        {
+            "seconds": time.perf_counter() - started,
+            "rows": len(rows),
+            "peak_mb": _peak_mb(),
+            "bytes": len(buffer.getvalue()),
+        }
+    )
 
 
 def full(url: str, template: str, queue) -> None:
@@ -139,10 +204,24 @@ def full(url: str, template: str, queue) -> None:
         grant = db.session.scalar(select(Grant))
         baseline = _peak_mb()
         started = time.perf_counter()
-        built = build_return(grant, template=template, date_from=START, date_to=END, prepared_by="Bench",
-                             prepared_on=date.today(), organisation="Benchmark charity")
+        built = build_return(
+            grant,
+            template=template,
+            date_from=START,
+            date_to=END,
+            prepared_by="Bench",
+            prepared_on=date.today(),
+            organisation="Benchmark charity",
+        )
         seconds = time.perf_counter() - started
-    queue.put({"seconds": seconds, "peak_mb": _peak_mb(), "baseline_mb": baseline, "bytes": len(built.workbook)})
+    queue.put(
+        {
+            "seconds": seconds,
+            "peak_mb": _peak_mb(),
+            "baseline_mb": baseline,
+            "bytes": len(built.workbook),
+        }
+    )
 
 
 def run(target, url: str, template: str) -> dict:
@@ -164,18 +243,26 @@ def main() -> None:
         url = f"sqlite:///{folder}/bench.sqlite"
         started = time.perf_counter()
         load(url, args.rows)
-        print(f"loaded {args.rows:,} ledger lines in {time.perf_counter() - started:.1f} s")
+        print(
+            f"loaded {args.rows:,} ledger lines in {time.perf_counter() - started:.1f} s"
+        )
         baseline = run(bare, url, args.template)
         result = run(full, url, args.template)
     rows = baseline["rows"]
-    print(f"bare writer  (openpyxl write-only, plain values): {baseline['seconds']:7.2f} s  "
-          f"{rows / baseline['seconds']:9,.0f} rows/s  peak RSS {baseline['peak_mb']:6.1f} MB")
-    print(f"funds return ({args.template}, SQL + styles + formulas):   {result['seconds']:7.2f} s  "
-          f"{rows / result['seconds']:9,.0f} rows/s  peak RSS {result['peak_mb']:6.1f} MB "
-          f"(process before building: {result['baseline_mb']:.1f} MB)")
+    print(
+        f"bare writer  (openpyxl write-only, plain values): {baseline['seconds']:7.2f} s  "
+        f"{rows / baseline['seconds']:9,.0f} rows/s  peak RSS {baseline['peak_mb']:6.1f} MB"
+    )
+    print(
+        f"funds return ({args.template}, SQL + styles + formulas):   {result['seconds']:7.2f} s  "
+        f"{rows / result['seconds']:9,.0f} rows/s  peak RSS {result['peak_mb']:6.1f} MB "
+        f"(process before building: {result['baseline_mb']:.1f} MB)"
+    )
     ratio = result["seconds"] / baseline["seconds"]
-    print(f"ratio return / bare: {ratio:.2f} (target <= 1.3)   "
-          f"return peak memory: {result['peak_mb']:.1f} MB (target < 150 MB)")
+    print(
+        f"ratio return / bare: {ratio:.2f} (target <= 1.3)   "
+        f"return peak memory: {result['peak_mb']:.1f} MB (target < 150 MB)"
+    )
 
 
 if __name__ == "__main__":

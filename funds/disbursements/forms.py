@@ -10,7 +10,6 @@ from decimal import Decimal
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
-    GovDateInput,
     GovRadioInput,
     GovSelect,
     GovTextArea,
@@ -18,7 +17,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     RadioField,
     SelectField,
@@ -30,7 +28,9 @@ from wtforms.validators import Length, StopValidation, ValidationError
 
 from funds.disbursements.queries import BENEFICIARY_REFERENCE, find_beneficiary
 from funds.models import AccessRoute, DeliveryMethod, Household
+from funds.validators import GovDateField as SharedDateField
 from funds.validators import MoneyField, PlainText, strip_text
+from funds.validators import Present as Required
 
 #: The most one award may be; bigger spending is split or set up as a grant's budget.
 MAX_AWARD = Decimal("10000.00")
@@ -62,73 +62,12 @@ def optional_id(value) -> int | None:
     return int(value)
 
 
-class Required:
-    """The field must have a value; stays quiet when the value could not be read at all."""
+class GovDateField(SharedDateField):
+    """A GOV.UK date input whose year lies in this form's range."""
 
-    field_flags = {"required": True}
-
-    def __init__(self, message: str):
-        self.message = message
-
-    def __call__(self, form, field):
-        if field.process_errors:
-            raise StopValidation()
-        if field.data is None or field.data == "":
-            raise StopValidation(self.message)
-
-
-class GovDateField(DateField):
-    """A GOV.UK day/month/year date: ASCII digits only, a real date, a sane year.
-
-    The widget always gets exactly three boxes back, whatever was posted. ``subject``
-    names the date in messages ("the date given"), so the error summary says which one.
-    """
-
-    widget = GovDateInput()
-
-    def __init__(
-        self,
-        label=None,
-        validators=None,
-        *,
-        subject: str = "the date",
-        example: str = "27 3 2024",
-        **kwargs,
-    ):
-        super().__init__(label, validators, format="%d %m %Y", **kwargs)
-        self.subject = subject
-        self.example = example
-
-    def process_formdata(self, valuelist):
-        parts = [str(value).strip() for value in valuelist[:3]]
-        parts += [""] * (3 - len(parts))
-        self.raw_data = parts
-        self.data = None
-        subject, example = self.subject, self.example
-        if not any(parts) and len(valuelist) <= 3:
-            return
-        day, month, year = parts
-        if (
-            len(valuelist) != 3
-            or not _DAY_OR_MONTH.fullmatch(day)
-            or not _DAY_OR_MONTH.fullmatch(month)
-            or not _YEAR.fullmatch(year)
-        ):
-            raise ValueError(
-                f"Enter {subject} as day, month and year in numbers, for example {example}"
-            )
-        try:
-            value = date(int(year), int(month), int(day))
-        except ValueError as exc:
-            raise ValueError(
-                f"{subject[0].upper()}{subject[1:]} must be a real date, for example {example}"
-            ) from exc
-        if not YEARS[0] <= value.year <= YEARS[1]:
-            raise ValueError(
-                f"Enter {subject} with a year between {YEARS[0]} and {YEARS[1]}, "
-                f"for example {example}"
-            )
-        self.data = value
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("years", YEARS)
+        super().__init__(label, validators, **kwargs)
 
 
 class QuantityField(StringField):

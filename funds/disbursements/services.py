@@ -316,7 +316,9 @@ def reverse_disbursement(
 def _restock_voucher(original: Disbursement, *, actor: User) -> None:
     """A reversed voucher award puts its voucher back in stock (it can be issued again,
     returned to the supplier or left to expire), so the money and the stock stay in step."""
-    voucher = db.session.scalar(select(Voucher).where(Voucher.disbursement_id == original.id))
+    voucher = db.session.scalar(
+        select(Voucher).where(Voucher.disbursement_id == original.id)
+    )
     if voucher is None:
         return
     voucher.status = VoucherStatus.IN_STOCK

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from funds.auth.decorators import recent_login_required
+from funds.balances import available_to_award, voucher_stock
 from funds.disbursements.queries import Cursor, ledger_page
 from funds.errors import Conflict, FundsError, apply_to_form
 from funds.extensions import db
@@ -123,6 +124,8 @@ def detail(grant_id: int):
         "grants/detail.html",
         grant=grant,
         summary=summary,
+        stock=voucher_stock(grant.id),
+        available=available_to_award(grant),
         today=date.today(),
         changes=total_changes(grant.id),
         lines=budget_lines(grant.id),

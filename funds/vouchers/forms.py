@@ -11,7 +11,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
-    GovDateInput,
     GovFileInput,
     GovRadioInput,
     GovSelect,
@@ -20,7 +19,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import (
     BooleanField,
-    DateField,
     Field,
     HiddenField,
     RadioField,
@@ -29,12 +27,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, StopValidation, ValidationError
+from wtforms.validators import Length, ValidationError
 
 from funds.errors import ValidationError as FundsValidationError
 from funds.models import AccessRoute, Household
 from funds.spreadsheets import read_first_column
+from funds.validators import GovDateField as SharedDateField
 from funds.validators import MoneyField, PlainText, strip_text
+from funds.validators import Present as Required
 from funds.vouchers.serials import (
     MAX_BATCH,
     serials_from_range,
@@ -82,60 +82,12 @@ def optional_id(value) -> int | None:
     return int(value)
 
 
-class Required:
-    """The field must have a value; stays quiet when the value could not be read at all."""
+class GovDateField(SharedDateField):
+    """A GOV.UK date input whose year lies in this form's range."""
 
-    field_flags = {"required": True}
-
-    def __init__(self, message: str):
-        self.message = message
-
-    def __call__(self, form, field):
-        if field.process_errors:
-            raise StopValidation()
-        if field.data is None or field.data == "":
-            raise StopValidation(self.message)
-
-
-class GovDateField(DateField):
-    """A GOV.UK day/month/year date: ASCII digits only, a real date, a sane year."""
-
-    widget = GovDateInput()
-
-    def __init__(self, label=None, validators=None, *, example="27 3 2024", **kwargs):
-        super().__init__(label, validators, format="%d %m %Y", **kwargs)
-        self.example = example
-        # The error summary links DateFields to their day box (funds.templating).
-        self.type = "DateField"
-
-    def process_formdata(self, valuelist):
-        parts = [str(value).strip() for value in valuelist[:3]]
-        parts += [""] * (3 - len(parts))
-        self.raw_data = parts
-        self.data = None
-        if not any(parts):
-            if len(valuelist) > 3:
-                raise ValueError(f"Enter a real date, for example {self.example}")
-            return
-        day, month, year = parts
-        if (
-            len(valuelist) != 3
-            or not _DAY_OR_MONTH.fullmatch(day)
-            or not _DAY_OR_MONTH.fullmatch(month)
-            or not _YEAR.fullmatch(year)
-        ):
-            raise ValueError(
-                f"Enter the date as day, month and year in numbers, for example {self.example}"
-            )
-        try:
-            value = date(int(year), int(month), int(day))
-        except ValueError as exc:
-            raise ValueError(f"Enter a real date, for example {self.example}") from exc
-        if not YEARS[0] <= value.year <= YEARS[1]:
-            raise ValueError(
-                f"Enter a year between {YEARS[0]} and {YEARS[1]}, for example {self.example}"
-            )
-        self.data = value
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("years", YEARS)
+        super().__init__(label, validators, **kwargs)
 
 
 class QuantityField(StringField):

@@ -29,10 +29,7 @@ def test_the_page_shows_the_sql_figures(client, hsf_year, manager):
     )
     assert response.status_code == 200
     body = response.get_data(as_text=True)
-    assert (
-        '<dd class="govuk-summary-list__value" id="total-spend">£520.50</dd>'
-        in body
-    )
+    assert '<dd class="govuk-summary-list__value" id="total-spend">£520.50</dd>' in body
     assert 'id="households-total">3</dd>' in body
     assert "Download the workbook" in body and "Mark as submitted" in body
 
