@@ -217,6 +217,9 @@ def transactions(
         .order_by(Disbursement.awarded_on, Disbursement.id)
         .execution_options(yield_per=2000)
     )
+    # Plain dict look-ups: this loop runs once per ledger line of the return.
+    delivery_labels = {m.value: m.label for m in DeliveryMethod}
+    route_labels = {r.value: r.label for r in AccessRoute}
     for row in db.session.execute(query):
         (
             on,
@@ -250,11 +253,11 @@ def transactions(
             item,
             supplier or "",
             evidence or "",
-            DeliveryMethod(method).label,
-            AccessRoute(route).label if route else "",
+            delivery_labels[method],
+            route_labels.get(route, ""),
             qty,
             awards,
-            from_pence(pence),
+            Decimal(pence).scaleb(-2),  # exact pence to pounds, cheaper than quantize
             new,
             in_period,
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import shutil
 import subprocess
 import zipfile
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from defusedxml import ElementTree
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 needs_libreoffice = pytest.mark.skipif(
@@ -81,36 +81,31 @@ def money(value) -> Decimal:
     return Decimal(str(round(value, 2))).quantize(Decimal("0.01"))
 
 
-FORMULA = re.compile(rb"<c r=\"([A-Z]+)(\d+)\"[^>]*>(?:(?!</c>).)*?<f>", re.S)
-ERROR_CELL = re.compile(rb"<c [^>]*t=\"e\"")
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
 def scan_xml(workbook: bytes) -> dict[str, dict]:
-    """Per worksheet file: formula cell references and whether any error cell exists."""
+    """Per sheet: the cells holding a formula, and whether any error cell exists."""
     found = {}
     with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
-        names = {}
-        workbook_xml = archive.read("xl/workbook.xml").decode()
-        rels = archive.read("xl/_rels/workbook.xml.rels").decode()
-        for sheet_name, rel in re.findall(
-            r'<sheet name="([^"]+)" sheetId="\d+" (?:state="\w+" )?r:id="(rId\d+)"',
-            workbook_xml,
-        ):
-            target = re.search(
-                rf'Id="{rel}"[^>]*Target="/?([^"]+)"', rels
-            ) or re.search(rf'Target="/?([^"]+)"[^>]*Id="{rel}"', rels)
-            names[sheet_name] = (
-                target.group(1)
-                if target.group(1).startswith("xl/")
-                else "xl/" + target.group(1)
-            )
-        for sheet_name, member in names.items():
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        targets = {
+            rel.get("Id"): rel.get("Target").lstrip("/")
+            for rel in rels.iter(f"{PKG}Relationship")
+        }
+        for sheet in book.iter(f"{MAIN}sheet"):
+            member = targets[sheet.get(f"{REL}id")]
+            member = member if member.startswith("xl/") else "xl/" + member
             xml = archive.read(member)
-            found[sheet_name] = {
+            cells = list(ElementTree.fromstring(xml).iter(f"{MAIN}c"))
+            found[sheet.get("name")] = {
                 "formulas": [
-                    (col.decode(), int(row)) for col, row in FORMULA.findall(xml)
+                    cell.get("r") for cell in cells if cell.find(f"{MAIN}f") is not None
                 ],
-                "errors": bool(ERROR_CELL.search(xml)),
+                "errors": any(cell.get("t") == "e" for cell in cells),
                 "xml": xml,
             }
     return found

@@ -240,6 +240,7 @@ def test_no_formula_or_error_cell_from_user_text(hsf_year, build):
             "a formula in the transactions (user data)"
         )
         assert sheets["Cover"]["formulas"] == []
+        assert sheets["Summary"]["formulas"], "the scan must see our own formulas"
         book = openpyxl.load_workbook(io.BytesIO(built.workbook))
         values = {c.value for row in book["Transactions"].iter_rows() for c in row}
         for text in HOSTILE:
