@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date
 from decimal import Decimal
 
@@ -221,3 +222,28 @@ class GovDateField(DateField):
         if self.raw_data:
             return " ".join(self.raw_data)
         return self.data.strftime("%d %m %Y") if self.data else ""
+
+
+_ID = re.compile(r"[0-9]{1,18}", re.ASCII)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}", re.ASCII)
+
+
+def new_form_token() -> str:
+    """A one-time token for a form; a second submission with it is recognised."""
+    return secrets.token_urlsafe(32)
+
+
+def valid_token(token: str | None) -> bool:
+    """Whether ``token`` looks like one new_form_token made."""
+    return bool(token) and bool(_TOKEN.fullmatch(token))
+
+
+def optional_id(value) -> int | None:
+    """Coerce a submitted choice to a database id; ``""`` means nothing chosen."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    if not _ID.fullmatch(str(value)):
+        raise ValueError("not an id")
+    return int(value)

@@ -39,18 +39,22 @@ from funds.disbursements.forms import (
     GovDateField,
     NoBareCarriageReturn,
     Required,
-    new_form_token,
     notes_filter,
-    optional_id,
 )
-from funds.validators import MoneyField, PlainText, strip_text
+from funds.validators import (
+    MoneyField,
+    PlainText,
+    new_form_token,
+    optional_id,
+    strip_text,
+    valid_token,
+)
 
 #: The most one session may cost (the same ceiling as one award).
 MAX_SESSION_COST = Decimal("10000.00")
 #: The most references the register's text box takes at once.
 MAX_REFERENCES = 200
 
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}", re.ASCII)
 _TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", re.ASCII)
 _HOURS = re.compile(r"[0-9]{1,2}", re.ASCII)
 _MINUTES = re.compile(r"[0-9]{1,4}", re.ASCII)
@@ -225,7 +229,7 @@ class OneTimeToken:
 
     def check_token(self) -> bool:
         token = self.form_token.data
-        if not token or not _TOKEN.fullmatch(token):
+        if not valid_token(token):
             # Nothing was recorded: the clerk checks the details and sends it again.
             self.form_token.data = new_form_token()
             self.form_errors.append(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import date
 from decimal import Decimal
 
@@ -29,7 +28,14 @@ from wtforms.validators import Length, StopValidation, ValidationError
 from funds.disbursements.queries import BENEFICIARY_REFERENCE, find_beneficiary
 from funds.models import AccessRoute, DeliveryMethod, Household
 from funds.validators import GovDateField as SharedDateField
-from funds.validators import MoneyField, PlainText, strip_text
+from funds.validators import (  # noqa: F401 - used by the views
+    MoneyField,
+    PlainText,
+    new_form_token,
+    optional_id,
+    strip_text,
+    valid_token,
+)
 from funds.validators import Present as Required
 
 #: The most one award may be; bigger spending is split or set up as a grant's budget.
@@ -39,27 +45,9 @@ NOTES_MAX = 2000
 #: Years a ledger date may have at all (the grant's period is checked by the service).
 YEARS = (2000, 2100)
 
-_ID = re.compile(r"[0-9]{1,18}", re.ASCII)
 _DAY_OR_MONTH = re.compile(r"[0-9]{1,2}", re.ASCII)
 _YEAR = re.compile(r"[0-9]{4}", re.ASCII)
 _QUANTITY = re.compile(r"[0-9]{1,3}", re.ASCII)
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}", re.ASCII)
-
-
-def new_form_token() -> str:
-    """A one-time token for a form; a second submission with it is recognised."""
-    return secrets.token_urlsafe(32)
-
-
-def optional_id(value) -> int | None:
-    """Coerce a submitted choice to a database id; ``""`` means nothing chosen."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int):
-        return value
-    if not _ID.fullmatch(str(value)):
-        raise ValueError("not an id")
-    return int(value)
 
 
 class GovDateField(SharedDateField):
@@ -242,7 +230,7 @@ class AwardForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         token = self.form_token.data
-        if not token or not _TOKEN.fullmatch(token):
+        if not valid_token(token):
             # A page without a valid one-time token gets a fresh one; nothing was
             # recorded, so the clerk checks the details and sends it again.
             self.form_token.data = new_form_token()

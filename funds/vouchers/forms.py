@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import date
 from decimal import Decimal
 
@@ -33,7 +32,14 @@ from funds.errors import ValidationError as FundsValidationError
 from funds.models import AccessRoute, Household
 from funds.spreadsheets import read_first_column
 from funds.validators import GovDateField as SharedDateField
-from funds.validators import MoneyField, PlainText, strip_text
+from funds.validators import (  # noqa: F401 - used by the views
+    MoneyField,
+    PlainText,
+    new_form_token,
+    optional_id,
+    strip_text,
+    valid_token,
+)
 from funds.validators import Present as Required
 from funds.vouchers.serials import (
     MAX_BATCH,
@@ -50,36 +56,13 @@ YEARS = (2000, 2100)
 #: A pasted list of 10,000 serials of up to 20 characters fits comfortably.
 SERIAL_TEXT_MAX = 250_000
 
-_ID = re.compile(r"[0-9]{1,18}", re.ASCII)
 _DAY_OR_MONTH = re.compile(r"[0-9]{1,2}", re.ASCII)
 _YEAR = re.compile(r"[0-9]{4}", re.ASCII)
 _QUANTITY = re.compile(r"[0-9]{1,5}", re.ASCII)
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}", re.ASCII)
 _HOUSEHOLD = re.compile(r"H-[A-Z0-9]{1,14}", re.ASCII)
 
 #: How the serial numbers of a new batch are given.
 SERIALS_BY_RANGE, SERIALS_BY_LIST, SERIALS_BY_FILE = "range", "list", "file"
-
-
-def new_form_token() -> str:
-    """A one-time token for a form; a second submission with it is recognised."""
-    return secrets.token_urlsafe(32)
-
-
-def valid_token(token: str | None) -> bool:
-    """Whether ``token`` looks like one new_form_token made."""
-    return bool(token) and bool(_TOKEN.fullmatch(token))
-
-
-def optional_id(value) -> int | None:
-    """Coerce a submitted choice to a database id; ``""`` means nothing chosen."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int):
-        return value
-    if not _ID.fullmatch(str(value)):
-        raise ValueError("not an id")
-    return int(value)
 
 
 class GovDateField(SharedDateField):
@@ -123,9 +106,13 @@ class IdListField(Field):
     def process_formdata(self, valuelist):
         self.data = []
         for value in valuelist:
-            if not _ID.fullmatch(str(value)):
+            try:
+                ident = optional_id(value)
+            except ValueError:
+                ident = None
+            if ident is None:
                 raise ValueError("Choose vouchers from the list")
-            self.data.append(int(value))
+            self.data.append(ident)
 
     def process_data(self, value):
         self.data = list(value or [])
