@@ -25,6 +25,7 @@ def recalculate(workbook: bytes, tmp_path: Path, name: str = "return") -> Path:
     A private profile per call: two conversions sharing one profile can silently produce
     nothing. soffice exits 0 even when it fails, so the output's existence is checked.
     """
+    tmp_path.mkdir(parents=True, exist_ok=True)
     source = tmp_path / f"{name}.xlsx"
     source.write_bytes(workbook)
     out = tmp_path / "recalculated"
