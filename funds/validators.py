@@ -225,6 +225,7 @@ class GovDateField(DateField):
 
 
 _ID = re.compile(r"[0-9]{1,18}", re.ASCII)
+_WHOLE = re.compile(r"[0-9]{1,6}", re.ASCII)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}", re.ASCII)
 
 
@@ -247,3 +248,44 @@ def optional_id(value) -> int | None:
     if not _ID.fullmatch(str(value)):
         raise ValueError("not an id")
     return int(value)
+
+
+class WholeNumberField(StringField):
+    """An optional whole number in a range, typed with the digits 0 to 9 only.
+
+    (``int()`` would also take ``1_0``, full-width and Arabic-Indic digits.)
+    """
+
+    widget = GovTextInput()
+
+    def __init__(
+        self,
+        label=None,
+        validators=None,
+        *,
+        low: int,
+        high: int,
+        message: str,
+        **kwargs,
+    ):
+        super().__init__(label, validators, **kwargs)
+        self.low, self.high, self.message = low, high, message
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist:
+            return
+        raw = valuelist[0].strip()
+        if not raw:
+            return
+        if not _WHOLE.fullmatch(raw) or not self.low <= int(raw) <= self.high:
+            raise ValueError(self.message)
+        self.data = int(raw)
+
+    def process_data(self, value):
+        self.data = value
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)

@@ -44,6 +44,7 @@ from funds.disbursements.forms import (
 from funds.validators import (
     MoneyField,
     PlainText,
+    WholeNumberField,
     new_form_token,
     optional_id,
     strip_text,
@@ -58,7 +59,6 @@ MAX_REFERENCES = 200
 _TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", re.ASCII)
 _HOURS = re.compile(r"[0-9]{1,2}", re.ASCII)
 _MINUTES = re.compile(r"[0-9]{1,4}", re.ASCII)
-_WHOLE = re.compile(r"[0-9]{1,6}", re.ASCII)
 _SEPARATORS = re.compile(r"[\n,;]+")
 
 
@@ -88,47 +88,6 @@ class StartTimeField(StringField):
         if self.raw_data:
             return self.raw_data[0]
         return self.data.strftime("%H:%M") if isinstance(self.data, time) else ""
-
-
-class WholeNumberField(StringField):
-    """An optional whole number in a range, typed with the digits 0 to 9 only.
-
-    (``int()`` would also take ``1_0``, full-width and Arabic-Indic digits.)
-    """
-
-    widget = GovTextInput()
-
-    def __init__(
-        self,
-        label=None,
-        validators=None,
-        *,
-        low: int,
-        high: int,
-        message: str,
-        **kwargs,
-    ):
-        super().__init__(label, validators, **kwargs)
-        self.low, self.high, self.message = low, high, message
-
-    def process_formdata(self, valuelist):
-        self.data = None
-        if not valuelist:
-            return
-        raw = valuelist[0].strip()
-        if not raw:
-            return
-        if not _WHOLE.fullmatch(raw) or not self.low <= int(raw) <= self.high:
-            raise ValueError(self.message)
-        self.data = int(raw)
-
-    def process_data(self, value):
-        self.data = value
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
 
 
 class GovDurationInput(GovFormBase):

@@ -31,6 +31,7 @@ from funds.validators import GovDateField as SharedDateField
 from funds.validators import (  # noqa: F401 - used by the views
     MoneyField,
     PlainText,
+    WholeNumberField,
     new_form_token,
     optional_id,
     strip_text,
@@ -56,33 +57,6 @@ class GovDateField(SharedDateField):
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("years", YEARS)
         super().__init__(label, validators, **kwargs)
-
-
-class QuantityField(StringField):
-    """A whole number from 1 to 999 typed with the digits 0 to 9."""
-
-    widget = GovTextInput()
-
-    def process_formdata(self, valuelist):
-        self.data = None
-        if not valuelist:
-            return
-        raw = valuelist[0].strip()
-        if not raw:
-            return
-        if not _QUANTITY.fullmatch(raw) or not 1 <= int(raw) <= MAX_QUANTITY:
-            raise ValueError(
-                f"Enter a quantity from 1 to {MAX_QUANTITY} using the digits 0 to 9"
-            )
-        self.data = int(raw)
-
-    def process_data(self, value):
-        self.data = value
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
 
 
 class NoBareCarriageReturn:
@@ -145,8 +119,11 @@ class AwardForm(FlaskForm):
         message="Choose an item from the list",
         validators=[Required("Choose what was given")],
     )
-    quantity = QuantityField(
+    quantity = WholeNumberField(
         "Quantity",
+        low=1,
+        high=MAX_QUANTITY,
+        message=f"Enter a quantity from 1 to {MAX_QUANTITY} using the digits 0 to 9",
         default=1,
         validators=[Required("Enter the quantity")],
     )

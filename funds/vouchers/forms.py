@@ -35,6 +35,7 @@ from funds.validators import GovDateField as SharedDateField
 from funds.validators import (  # noqa: F401 - used by the views
     MoneyField,
     PlainText,
+    WholeNumberField,
     new_form_token,
     optional_id,
     strip_text,
@@ -71,33 +72,6 @@ class GovDateField(SharedDateField):
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("years", YEARS)
         super().__init__(label, validators, **kwargs)
-
-
-class QuantityField(StringField):
-    """A whole number from 1 to 10,000 typed with the digits 0 to 9."""
-
-    widget = GovTextInput()
-
-    def process_formdata(self, valuelist):
-        self.data = None
-        if not valuelist:
-            return
-        raw = valuelist[0].strip()
-        if not raw:
-            return
-        if not _QUANTITY.fullmatch(raw) or not 1 <= int(raw) <= MAX_BATCH:
-            raise ValueError(
-                f"Enter a quantity from 1 to {MAX_BATCH:,} using the digits 0 to 9"
-            )
-        self.data = int(raw)
-
-    def process_data(self, value):
-        self.data = value
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
 
 
 class IdListField(Field):
@@ -206,8 +180,11 @@ class BatchForm(FlaskForm):
         validators=[Required("Enter the face value of each voucher")],
         description="In pounds, like 20 or 20.00.",
     )
-    quantity = QuantityField(
+    quantity = WholeNumberField(
         "Number of vouchers",
+        low=1,
+        high=MAX_BATCH,
+        message=f"Enter a quantity from 1 to {MAX_BATCH:,} using the digits 0 to 9",
         validators=[Required("Enter the number of vouchers")],
         description=f"Up to {MAX_BATCH:,} in one batch.",
     )
