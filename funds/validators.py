@@ -18,6 +18,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Bidirectional overrides and isolates, which can make text display as something else.
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+# Unicode non-characters (U+FDD0-U+FDEF and the last two code points of every plane) and
+# lone surrogates: no file format can hold them (an .xlsx refuses U+FFFE and U+FFFF).
+_NONCHARACTER = re.compile(
+    "[\ufdd0-\ufdef\ud800-\udfff"
+    + "".join(
+        f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}"
+        for plane in range(17)
+    )
+    + "]"
+)
 
 
 def text_problem(value: str, *, multiline: bool = False) -> str | None:
@@ -26,6 +36,8 @@ def text_problem(value: str, *, multiline: bool = False) -> str | None:
         return "Remove the hidden control characters from this text"
     if _BIDI.search(value):
         return "Remove the hidden text-direction characters from this text"
+    if _NONCHARACTER.search(value):
+        return "Remove the hidden special characters from this text: a spreadsheet cannot hold them"
     if not multiline and re.search(r"[\t\r\n]", value):
         return "Enter this on a single line"
     if multiline and "\t" in value:

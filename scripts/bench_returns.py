@@ -167,16 +167,25 @@ def bare(url: str, template: str, queue) -> None:
 
     from funds.extensions import db
     from funds.models import Grant
-    from funds.returns import queries
+    from funds.returns.context import Context, Scope
+    from funds.returns.datasheets import ledger_rows, ledger_sheet
+    from funds.returns.engine import Engine
+    from funds.returns.library import get_definition
 
     app = _app(url)
     with app.app_context():
         grant = db.session.scalar(select(Grant))
-        rows = list(queries.transactions(queries.Scope(grant, START, END)))
+        definition = get_definition(template)
+        engine = Engine(
+            definition, Context(Scope(grant, START, END), definition.value_labels)
+        )
+        engine.figures()
+        data = ledger_sheet(engine)
+        rows = list(ledger_rows(engine, data))
     started = time.perf_counter()
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Transactions")
-    sheet.append(queries.TX_COLUMNS)
+    sheet.append(data.headings)
     for row in rows:
         sheet.append(row)
     buffer = io.BytesIO()
@@ -197,6 +206,7 @@ def full(url: str, template: str, queue) -> None:
 
     from funds.extensions import db
     from funds.models import Grant
+    from funds.returns.library import get_definition
     from funds.returns.services import build_return
 
     app = _app(url)
@@ -206,7 +216,7 @@ def full(url: str, template: str, queue) -> None:
         started = time.perf_counter()
         built = build_return(
             grant,
-            template=template,
+            definition=get_definition(template),
             date_from=START,
             date_to=END,
             prepared_by="Bench",

@@ -457,6 +457,7 @@ def records(
 
     from funds.extensions import db
     from funds.models import Funder, Grant, PeriodLock, User
+    from funds.returns.library import get_definition
     from funds.returns.services import submit_return
     from tests.conftest import TODAY
 
@@ -482,7 +483,7 @@ def records(
         submitted = submit_return(
             db.session.get(Grant, locked_grant),
             actor=manager,
-            template="budget",
+            definition=get_definition("budget"),
             date_from=date(2024, 4, 1),
             date_to=date(2024, 4, 30),
             organisation="Org",

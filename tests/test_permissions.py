@@ -13,6 +13,7 @@ SPECIAL_GET = {
     "auth.setup": 404,  # exists only while there are no users
     "returns.prepare": 422,  # no grant, return or period chosen in the query string
     "returns.download": 400,  # likewise: nothing to build
+    "returns.submit": 422,  # likewise: nothing to submit
 }
 
 

@@ -10,7 +10,12 @@ from funds.models.disbursement import (
     DisbursementPayment,
 )
 from funds.models.funder import HSF_CATEGORIES, Funder, FunderCategory
-from funds.models.funder_return import FunderReturn, PeriodLock, ReturnTemplate
+from funds.models.funder_return import (
+    DefinitionDraft,
+    FunderReturn,
+    PeriodLock,
+    ReturnDefinition,
+)
 from funds.models.grant import (
     BudgetControl,
     BudgetLine,
@@ -34,6 +39,7 @@ __all__ = [
     "Base",
     "BudgetControl",
     "BudgetLine",
+    "DefinitionDraft",
     "DeliveryMethod",
     "Disability",
     "Disbursement",
@@ -51,7 +57,7 @@ __all__ = [
     "ItemTypeMapping",
     "LoginFailure",
     "PeriodLock",
-    "ReturnTemplate",
+    "ReturnDefinition",
     "Role",
     "SpendCategory",
     "Team",

@@ -22,9 +22,11 @@ class DeliveryMethod(enum.StrEnum):
     """How the support reached the person."""
 
     VOUCHER = "voucher"
+    CASH_OUT_VOUCHER = "cash-out-voucher"
+    BANK_TRANSFER = "bank-transfer"
+    CASH = "cash"
     DIRECT_PURCHASE = "direct-purchase"
     BILL_PAYMENT = "bill-payment"
-    CASH = "cash"
     ACTIVITY_PLACE = "activity-place"
 
     @property
@@ -34,11 +36,20 @@ class DeliveryMethod(enum.StrEnum):
 
 DELIVERY_LABELS = {
     DeliveryMethod.VOUCHER: "Voucher",
+    DeliveryMethod.CASH_OUT_VOUCHER: "Cash-out voucher (PayPoint, Post Office, ATM)",
+    DeliveryMethod.BANK_TRANSFER: "Bank transfer",
     DeliveryMethod.DIRECT_PURCHASE: "Direct purchase",
     DeliveryMethod.BILL_PAYMENT: "Bill payment",
     DeliveryMethod.CASH: "Cash",
     DeliveryMethod.ACTIVITY_PLACE: "Activity place",
 }
+
+#: "Cash-first" (the Crisis and Resilience Fund): money the person can spend as they choose.
+CASH_FIRST_METHODS = (
+    DeliveryMethod.BANK_TRANSFER,
+    DeliveryMethod.CASH,
+    DeliveryMethod.CASH_OUT_VOUCHER,
+)
 
 
 class AccessRoute(enum.StrEnum):
@@ -47,6 +58,8 @@ class AccessRoute(enum.StrEnum):
     APPLICATION = "application"
     PROACTIVE = "proactive"
     REFERRAL = "referral"
+    #: For lines with no beneficiary (staff costs, running costs).
+    NOT_APPLICABLE = "not-applicable"
 
     @property
     def label(self) -> str:
@@ -54,6 +67,7 @@ class AccessRoute(enum.StrEnum):
             "application": "Application",
             "proactive": "Proactive",
             "referral": "Referral",
+            "not-applicable": "Not applicable (no beneficiary)",
         }[self]
 
 
@@ -94,6 +108,10 @@ class Disbursement(Base):
     supplier: Mapped[str | None] = mapped_column(String(120))
     delivery_method: Mapped[DeliveryMethod] = mapped_column(db_enum(DeliveryMethod))
     access_route: Mapped[AccessRoute | None] = mapped_column(db_enum(AccessRoute))
+    #: The day the person asked for help, when known (days to payment are counted from it).
+    requested_on: Mapped[date | None] = mapped_column(Date)
+    #: Why it was not paid cash-first, where the funder expects cash-first.
+    method_reason: Mapped[str | None] = mapped_column(Text)
     #: Invoice or receipt reference (evidence).
     evidence_reference: Mapped[str | None] = mapped_column(String(80))
     notes: Mapped[str | None] = mapped_column(Text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -14,29 +13,62 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from funds.models.append_only import make_append_only
-from funds.models.base import Base, UTCDateTime, db_enum, utcnow
+from funds.models.base import Base, UTCDateTime, utcnow
 from funds.models.grant import Grant
 from funds.models.user import User
 
 
-class ReturnTemplate(enum.StrEnum):
-    """The shapes of return funds can build."""
+class ReturnDefinition(Base):
+    """One saved version of a manager's own return definition (never changed once saved).
 
-    HSF = "hsf"
-    ACTIVITIES = "activities"
-    BUDGET = "budget"
+    The built-in definitions live as files in ``funds/returns/definitions``; these are the
+    copies managers made and changed, each save a new version.
+    """
 
-    @property
-    def label(self) -> str:
-        return {
-            "hsf": "Household Support Fund",
-            "activities": "Activity programme",
-            "budget": "Budget against actual",
-        }[self]
+    __tablename__ = "return_definitions"
+    __table_args__ = (
+        UniqueConstraint("key", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int]
+    title: Mapped[str] = mapped_column(String(120))
+    #: The whole definition as plain data (funds.returns.definition.definition_dict).
+    body: Mapped[dict] = mapped_column(JSON)
+    #: ``key@version`` of the definition it was copied from.
+    based_on: Mapped[str | None] = mapped_column(String(60))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User] = relationship()
+
+
+make_append_only(ReturnDefinition.__table__)
+
+
+class DefinitionDraft(Base):
+    """A definition a manager is changing; saving it makes a new ReturnDefinition version."""
+
+    __tablename__ = "definition_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[dict] = mapped_column(JSON)
+    based_on: Mapped[str | None] = mapped_column(String(60))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )
+
+    created_by: Mapped[User] = relationship()
 
 
 class FunderReturn(Base):
@@ -50,7 +82,11 @@ class FunderReturn(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"))
-    template: Mapped[ReturnTemplate] = mapped_column(db_enum(ReturnTemplate))
+    #: The definition the return was built from: its key, version and whole text, so that
+    #: it rebuilds the same way later whatever happens to the definition.
+    definition_key: Mapped[str] = mapped_column(String(40))
+    definition_version: Mapped[int]
+    definition: Mapped[dict] = mapped_column(JSON)
     period_from: Mapped[date] = mapped_column(Date)
     period_to: Mapped[date] = mapped_column(Date)
     #: The summary figures as computed from the ledger when submitted.
@@ -59,11 +95,22 @@ class FunderReturn(Base):
     checksum: Mapped[str] = mapped_column(String(64))
     workbook: Mapped[bytes] = mapped_column(LargeBinary)
     filename: Mapped[str] = mapped_column(String(120))
+    #: Who signed the return off and the funder's point of contact, as typed.
+    signoff: Mapped[dict | None] = mapped_column(JSON)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     grant: Mapped[Grant] = relationship()
     submitted_by: Mapped[User] = relationship()
+
+    @property
+    def title(self) -> str:
+        return (self.definition or {}).get("title") or self.definition_key
+
+    @property
+    def is_legacy(self) -> bool:
+        """Submitted before return definitions: kept as sent, not rebuilt."""
+        return bool((self.definition or {}).get("legacy"))
 
 
 make_append_only(FunderReturn.__table__)

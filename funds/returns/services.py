@@ -20,18 +20,14 @@ from funds.models import (
     FunderReturn,
     Grant,
     PeriodLock,
-    ReturnTemplate,
     Role,
     User,
 )
 from funds.models.base import utcnow
-from funds.returns import queries
-from funds.returns.workbooks import (
-    ReturnContext,
-    build_activities_workbook,
-    build_budget_workbook,
-    build_hsf_workbook,
-)
+from funds.returns.context import Context, Scope
+from funds.returns.definition import Definition, definition_dict, parse_definition
+from funds.returns.engine import Engine, TableFigures
+from funds.returns.workbook import CoverFacts, build_workbook
 from funds.returns.xlsx import workbook_bytes
 
 MANAGER_ROLES = (Role.MANAGER, Role.ADMIN)
@@ -41,6 +37,8 @@ def plain(value):
     """Figures as JSON-ready values: Decimals become strings, exactly."""
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -71,34 +69,50 @@ def check_period(grant: Grant, date_from: date, date_to: date) -> None:
         )
 
 
-def figures_for(template: ReturnTemplate, scope: queries.Scope) -> dict:
-    """The figures of one return, computed in SQL."""
-    if template == ReturnTemplate.HSF:
-        return queries.hsf_figures(scope)
-    if template == ReturnTemplate.ACTIVITIES:
-        return queries.activity_figures(scope)
-    return queries.budget_figures(scope)
+@dataclass(frozen=True)
+class Figures:
+    """A return's figures: the tables (for the page and the workbook) and their checksum."""
+
+    definition: Definition
+    engine: Engine
+    tables: list[TableFigures]
+    plain: dict
+    checksum: str
 
 
-def return_figures(
-    grant: Grant, *, template: ReturnTemplate, date_from: date, date_to: date
-) -> tuple[dict, str]:
-    """A return's figures and their checksum, without building the workbook."""
+def compute_figures(
+    grant: Grant, *, definition: Definition, date_from: date, date_to: date
+) -> Figures:
+    """Every figure of a return, computed in SQL (nothing is written).
+
+    :raises ValidationError: for a period outside the grant's.
+    """
     check_period(grant, date_from, date_to)
-    figures = figures_for(
-        ReturnTemplate(template), queries.Scope(grant, date_from, date_to)
-    )
-    return figures, checksum(figures)
+    context = Context(Scope(grant, date_from, date_to), definition.value_labels)
+    engine = Engine(definition, context)
+    tables = engine.figures()
+    figures = {
+        "definition": {
+            "key": definition.key,
+            "version": definition.version,
+            "title": definition.title,
+        },
+        "tables": [table.plain() for table in tables],
+    }
+    return Figures(definition, engine, tables, figures, checksum(figures))
 
 
 @dataclass(frozen=True)
 class BuiltReturn:
     """A return built from the ledger: figures, their checksum, the workbook file."""
 
-    figures: dict
-    checksum: str
+    figures: Figures
     workbook: bytes
     filename: str
+
+    @property
+    def checksum(self) -> str:
+        return self.figures.checksum
 
 
 def slug(text: str) -> str:
@@ -106,30 +120,30 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "grant"
 
 
-def return_filename(
-    grant: Grant, template: ReturnTemplate, date_from: date, date_to: date
-) -> str:
+def return_filename(grant: Grant, key: str, date_from: date, date_to: date) -> str:
     """``funder-return-C4C-HSF4-hsf-2023-04-01-to-2024-03-31.xlsx``."""
-    return f"funder-return-{slug(grant.reference)}-{template.value}-{date_from.isoformat()}-to-{date_to.isoformat()}.xlsx"
+    return (
+        f"funder-return-{slug(grant.reference)}-{slug(key)}-"
+        f"{date_from.isoformat()}-to-{date_to.isoformat()}.xlsx"
+    )
 
 
 def build_return(
     grant: Grant,
     *,
-    template: ReturnTemplate,
+    definition: Definition,
     date_from: date,
     date_to: date,
     prepared_by: str,
     prepared_on: date,
     organisation: str,
+    signoff: dict | None = None,
 ) -> BuiltReturn:
     """Build a return's figures and workbook from the ledger (nothing is written)."""
-    template = ReturnTemplate(template)
-    check_period(grant, date_from, date_to)
-    scope = queries.Scope(grant, date_from, date_to)
-    figures = figures_for(template, scope)
-    digest = checksum(figures)
-    context = ReturnContext(
+    figures = compute_figures(
+        grant, definition=definition, date_from=date_from, date_to=date_to
+    )
+    facts = CoverFacts(
         organisation=organisation,
         funder=grant.funder.name,
         grant_reference=grant.reference,
@@ -137,36 +151,18 @@ def build_return(
         grant_total=grant.total,
         grant_starts_on=grant.starts_on,
         grant_ends_on=grant.ends_on,
-        template_label=template.label,
         period_from=date_from,
         period_to=date_to,
         prepared_by=prepared_by,
         prepared_on=prepared_on,
-        checksum=digest,
+        checksum=figures.checksum,
+        signoff=signoff or {},
     )
-    to_date = template == ReturnTemplate.BUDGET
-    count = queries.transaction_count(scope, to_date=to_date)
-    rows = queries.transactions(
-        scope, to_date=to_date, households_only=template == ReturnTemplate.HSF
-    )
-    if template == ReturnTemplate.HSF:
-        workbook = build_hsf_workbook(context, figures, rows, count)
-    elif template == ReturnTemplate.ACTIVITIES:
-        workbook = build_activities_workbook(
-            context,
-            figures,
-            rows,
-            count,
-            queries.activity_sessions(scope),
-            queries.activity_attendances(scope),
-        )
-    else:
-        workbook = build_budget_workbook(context, figures, rows, count)
+    workbook = build_workbook(figures.engine, figures.tables, facts)
     return BuiltReturn(
         figures,
-        digest,
         workbook_bytes(workbook),
-        return_filename(grant, template, date_from, date_to),
+        return_filename(grant, definition.key, date_from, date_to),
     )
 
 
@@ -174,11 +170,12 @@ def submit_return(
     grant: Grant,
     *,
     actor: User,
-    template: ReturnTemplate,
+    definition: Definition,
     date_from: date,
     date_to: date,
     organisation: str,
     today: date,
+    signoff: dict | None = None,
 ) -> FunderReturn:
     """Keep the return exactly as built and lock its period of the grant.
 
@@ -205,22 +202,26 @@ def submit_return(
         )
     built = build_return(
         grant,
-        template=template,
+        definition=definition,
         date_from=date_from,
         date_to=date_to,
         prepared_by=actor.name,
         prepared_on=today,
         organisation=organisation,
+        signoff=signoff,
     )
     submitted = FunderReturn(
         grant_id=grant.id,
-        template=ReturnTemplate(template),
+        definition_key=definition.key,
+        definition_version=definition.version,
+        definition=definition_dict(definition),
         period_from=date_from,
         period_to=date_to,
-        figures=plain(built.figures),
+        figures=built.figures.plain,
         checksum=built.checksum,
         workbook=built.workbook,
         filename=built.filename,
+        signoff=plain(signoff) if signoff else None,
         submitted_by_id=actor.id,
     )
     db.session.add(submitted)
@@ -240,7 +241,7 @@ def submit_return(
         obj=submitted,
         after={
             "grant": grant.reference,
-            "template": ReturnTemplate(template),
+            "definition": f"{definition.key} version {definition.version}",
             "period_from": date_from,
             "period_to": date_to,
             "checksum": built.checksum,
@@ -289,12 +290,30 @@ class Comparison:
     later_entries: list[Disbursement]
 
 
-def compare_with_ledger(submitted: FunderReturn) -> Comparison:
-    """Rebuild the submitted return's figures; list ledger lines in its period added since."""
+def submitted_definition(submitted: FunderReturn) -> Definition:
+    """The definition a return was built from, exactly as it was then."""
+    return parse_definition(submitted.definition)
+
+
+def rebuild_figures(submitted: FunderReturn) -> Figures:
+    """A submitted return's figures recomputed from the ledger as it is now."""
+    return compute_figures(
+        submitted.grant,
+        definition=submitted_definition(submitted),
+        date_from=submitted.period_from,
+        date_to=submitted.period_to,
+    )
+
+
+def compare_with_ledger(submitted: FunderReturn) -> Comparison | None:
+    """Rebuild the submitted return's figures; list ledger lines in its period added since.
+
+    None for a return submitted before definitions (its figures cannot be rebuilt).
+    """
+    if submitted.is_legacy:
+        return None
     grant = submitted.grant
-    scope = queries.Scope(grant, submitted.period_from, submitted.period_to)
-    figures = figures_for(submitted.template, scope)
-    current = checksum(figures)
+    current = rebuild_figures(submitted).checksum
     later = list(
         db.session.scalars(
             select(Disbursement)

@@ -23,14 +23,16 @@ from sqlalchemy.orm import joinedload
 from funds.errors import FundsError, apply_to_form
 from funds.extensions import db, limiter
 from funds.models import FunderReturn, Grant, PeriodLock
-from funds.returns.forms import TEMPLATE_HINTS, ReturnForm, UnlockForm
+from funds.returns.forms import ReturnForm, UnlockForm, submit_form
+from funds.returns.library import available, get_definition
 from funds.returns.services import (
     build_return,
     compare_with_ledger,
+    compute_figures,
     locks_for_grant,
-    return_figures,
     returns_for_grant,
     submit_return,
+    submitted_definition,
     unlock_period,
 )
 
@@ -47,34 +49,33 @@ def _grants() -> list[Grant]:
     )
 
 
-def _form() -> ReturnForm:
-    form = ReturnForm(formdata=request.args if request.args else None)
-    form.set_grants(_grants())
+def _form(formdata=None) -> ReturnForm:
+    if formdata is None:
+        formdata = request.args if request.args else None
+    form = ReturnForm(formdata=formdata)
+    form.set_choices(_grants(), available())
     return form
 
 
 def _chosen_or_errors(form: ReturnForm):
-    """Validate the choice; returns (grant, template, from, to) or None with form errors set."""
-    if not request.args or not form.validate():
+    """Validate the choice: (grant, definition, from, to), or None with form errors set."""
+    if not form.validate():
         return None
-    grant_id, template, date_from, date_to = form.chosen()
+    grant_id, key, date_from, date_to = form.chosen()
     grant = db.session.get(Grant, grant_id)
     if grant is None:
         form.grant.errors = ["Choose a grant"]
         return None
-    return grant, template, date_from, date_to
+    try:
+        definition = get_definition(key)
+    except LookupError:
+        form.template.errors = ["Choose which return to build"]
+        return None
+    return grant, definition, date_from, date_to
 
 
-def _build(grant, template, date_from, date_to):
-    return build_return(
-        grant,
-        template=template,
-        date_from=date_from,
-        date_to=date_to,
-        prepared_by=current_user.name,
-        prepared_on=date.today(),
-        organisation=current_app.config["ORGANISATION_NAME"],
-    )
+def _chooser(form: ReturnForm, status: int, recent=()):
+    return render_template("returns/index.html", form=form, recent=recent), status
 
 
 @bp.route("/")
@@ -89,37 +90,29 @@ def index():
             .limit(20)
         )
     )
-    return render_template(
-        "returns/index.html", form=_form(), hints=TEMPLATE_HINTS, recent=recent
-    )
+    return _chooser(_form(), 200, recent)
 
 
 @bp.route("/prepare")
 def prepare():
     form = _form()
-    chosen = _chosen_or_errors(form)
+    chosen = _chosen_or_errors(form) if request.args else None
     if chosen is None:
-        return render_template(
-            "returns/index.html", form=form, hints=TEMPLATE_HINTS, recent=[]
-        ), 422
-    grant, template, date_from, date_to = chosen
+        return _chooser(form, 422)
+    grant, definition, date_from, date_to = chosen
     try:
-        figures, digest = return_figures(
-            grant, template=template, date_from=date_from, date_to=date_to
+        figures = compute_figures(
+            grant, definition=definition, date_from=date_from, date_to=date_to
         )
     except FundsError as error:
         apply_to_form(form, error)
-        return render_template(
-            "returns/index.html", form=form, hints=TEMPLATE_HINTS, recent=[]
-        ), 422
+        return _chooser(form, 422)
     return render_template(
         "returns/prepare.html",
-        form=form,
         grant=grant,
-        template=template,
+        definition=definition,
         date_from=date_from,
         date_to=date_to,
-        checksum=digest,
         figures=figures,
         locks=[lock for lock in locks_for_grant(grant.id) if lock.active],
         query=request.query_string.decode("ascii", "replace"),
@@ -130,11 +123,20 @@ def prepare():
 @limiter.limit("20 per minute")
 def download():
     form = _form()
-    chosen = _chosen_or_errors(form)
+    chosen = _chosen_or_errors(form) if request.args else None
     if chosen is None:
         abort(400)
+    grant, definition, date_from, date_to = chosen
     try:
-        built = _build(*chosen)
+        built = build_return(
+            grant,
+            definition=definition,
+            date_from=date_from,
+            date_to=date_to,
+            prepared_by=current_user.name,
+            prepared_on=date.today(),
+            organisation=current_app.config["ORGANISATION_NAME"],
+        )
     except FundsError:
         abort(400)
     return send_file(
@@ -145,35 +147,57 @@ def download():
     )
 
 
-@bp.route("/submit", methods=["POST"])
+def _submit_page(form, submit, chosen, status=200):
+    grant, definition, date_from, date_to = chosen
+    return render_template(
+        "returns/submit.html",
+        form=submit,
+        choice=form,
+        grant=grant,
+        definition=definition,
+        date_from=date_from,
+        date_to=date_to,
+        locks=[lock for lock in locks_for_grant(grant.id) if lock.active],
+    ), status
+
+
+@bp.route("/submit", methods=["GET", "POST"])
 def submit():
-    form = ReturnForm(formdata=request.form)
-    form.set_grants(_grants())
-    if not form.validate():
-        return render_template(
-            "returns/index.html", form=form, hints=TEMPLATE_HINTS, recent=[]
-        ), 422
-    grant_id, template, date_from, date_to = form.chosen()
-    grant = db.session.get(Grant, grant_id) or abort(404)
+    """GET: what submitting will lock, and the sign-off. POST: submit and lock."""
+    formdata = request.form if request.method == "POST" else None
+    form = _form(formdata)
+    chosen = _chosen_or_errors(form) if (formdata or request.args) else None
+    if chosen is None:
+        return _chooser(form, 422)
+    grant, definition, date_from, date_to = chosen
+    signing = submit_form(list(definition.signoff.signatories), formdata)
+    if request.method == "GET":
+        return _submit_page(form, signing, chosen)
+    if not signing.validate():
+        return _submit_page(form, signing, chosen, 422)
+    today = date.today()
     try:
         submitted = submit_return(
             grant,
             actor=current_user._get_current_object(),
-            template=template,
+            definition=definition,
             date_from=date_from,
             date_to=date_to,
             organisation=current_app.config["ORGANISATION_NAME"],
-            today=date.today(),
+            today=today,
+            signoff=signing.signoff(today),
         )
     except FundsError as error:
         db.session.rollback()
         apply_to_form(form, error)
-        return render_template(
-            "returns/index.html", form=form, hints=TEMPLATE_HINTS, recent=[]
-        ), 409
+        if form.errors:
+            return _chooser(form, 409)
+        apply_to_form(signing, error)
+        return _submit_page(form, signing, chosen, 409)
     db.session.commit()
     flash(
-        f"Return submitted. {date_from:%-d %b %Y} to {date_to:%-d %b %Y} of {grant.reference} is now locked.",
+        f"Return submitted. {date_from:%-d %b %Y} to {date_to:%-d %b %Y} of "
+        f"{grant.reference} is now locked.",
         "success",
     )
     return redirect(url_for("returns.detail", return_id=submitted.id))
@@ -188,6 +212,7 @@ def detail(return_id: int):
     return render_template(
         "returns/detail.html",
         submitted=submitted,
+        definition=None if submitted.is_legacy else submitted_definition(submitted),
         comparison=compare_with_ledger(submitted),
         lock=lock,
         unlock_form=UnlockForm(),

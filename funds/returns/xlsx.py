@@ -1,37 +1,226 @@
-"""Writing safe, finance-friendly cells with openpyxl in write-only (streaming) mode."""
+"""Safe, finance-friendly cells for openpyxl's write-only (streaming) workbooks.
+
+Two things openpyxl does not do on its own, done here:
+- a formula cell also stores its value (``FormulaCell``), so that a program that does not
+  recalculate (pandas, python-calamine, a phone's preview, Excel's Protected View) reads the
+  figure instead of an empty cell;
+- no text can break the file: every string passes through ``xml_safe``.
+"""
 
 from __future__ import annotations
 
-import io
+import math
+import re
+import textwrap
 import warnings
 from datetime import date
 from decimal import Decimal
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._writer import WorksheetWriter, write_cell
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 MONEY_FORMAT = '"£"#,##0.00;[Red]-"£"#,##0.00'
 DATE_FORMAT = "DD/MM/YYYY"
 COUNT_FORMAT = "#,##0"
+DECIMAL_FORMAT = "#,##0.00"
+SHARE_FORMAT = "0.00%"
 FONT = "Calibri"
 BODY = Font(name=FONT, size=11)
 BOLD = Font(name=FONT, size=11, bold=True)
-TITLE = Font(name=FONT, size=16, bold=True)
+ITALIC = Font(name=FONT, size=11, italic=True)
+TITLE = Font(name=FONT, size=14, bold=True)
 HEADER_FONT = Font(name=FONT, size=11, bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 TOTAL_FILL = PatternFill("solid", fgColor="DDEBF7")
+CHECK_FILL = PatternFill("solid", fgColor="F2F2F2")
 WRAP = Alignment(wrap_text=True, vertical="top")
+HEADER_ALIGN = Alignment(wrap_text=True, vertical="center")
+HEADER_ALIGN_RIGHT = Alignment(wrap_text=True, vertical="center", horizontal="right")
+LEFT = Alignment(horizontal="left")
+RIGHT = Alignment(horizontal="right")
 # Characters that make a spreadsheet treat text as a formula (OWASP CSV injection).
 DANGEROUS_LEAD = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 
+# What XML 1.0 (and so an .xlsx) cannot hold: C0 controls other than tab and line ends,
+# lone surrogates, U+FFFE and U+FFFF; and the other Unicode non-characters, which the
+# forms refuse too.
+_XML_UNSAFE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(
+        f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}"
+        for plane in range(17)
+    )
+    + "]"
+)
+
+# --- page set-up (A4; all in points) -----------------------------------------------------
+A4 = {"landscape": (841.89, 595.28), "portrait": (595.28, 841.89)}
+MARGIN_SIDE, MARGIN_TOP, MARGIN_HEADER = 0.4, 0.6, 0.3  # inches
+ROW_HEIGHT = 15.0  # points: one line of 11 pt Calibri
+#: The smallest print scale funds uses: 11 pt text prints at 8 pt or more.
+MIN_SCALE = 73
+
+
+def xml_safe(text: str) -> str:
+    """The text with anything a workbook cannot hold replaced by U+FFFD."""
+    return _XML_UNSAFE.sub("\ufffd", text)
+
+
+def needs_text_cell(text: str) -> bool:
+    """Whether a string must be written as an explicit, quote-prefixed text cell."""
+    return (
+        text[:1] in DANGEROUS_LEAD
+        or text.lstrip()[:1] in DANGEROUS_LEAD
+        or text in ERROR_CODES
+        or _XML_UNSAFE.search(text) is not None
+    )
+
+
+class FormulaCell(Cell):
+    """A formula that also stores the value it gives (what a reader sees without
+    recalculating). Written by ``StoredValueWriter``."""
+
+    __slots__ = ("stored",)
+
+    def __init__(self, ws, formula: str, stored):
+        super().__init__(ws, row=1, column=1, value=formula)
+        self.stored = stored
+
+
+class StoredValueWriter(WorksheetWriter):
+    """openpyxl's sheet writer, but a ``FormulaCell`` is written with its value."""
+
+    def write_row(self, xf, row, row_idx):
+        attrs = {"r": f"{row_idx}"}
+        attrs.update(self.ws.row_dimensions.get(row_idx, {}))
+        with xf.element("row", attrs):
+            for cell in row:
+                if isinstance(cell, FormulaCell):
+                    _write_formula(xf, cell)
+                elif cell._value is not None or cell.has_style:
+                    write_cell(xf, self.ws, cell, cell.has_style)
+
+
+def _stored_text(value) -> tuple[str | None, str]:
+    """(cell type, text) for a formula's stored value."""
+    if isinstance(value, bool):
+        return "b", "1" if value else "0"
+    if isinstance(value, str):
+        return "str", xml_safe(value)
+    if isinstance(value, Decimal):
+        return None, format(value, "f")
+    if isinstance(value, int):
+        return None, str(value)
+    raise TypeError(f"cannot store {type(value).__name__} as a formula's value")
+
+
+def _write_formula(xf, cell: FormulaCell) -> None:
+    attrs = {"r": cell.coordinate}
+    if cell.has_style:
+        attrs["s"] = f"{cell.style_id}"
+    kind, text = _stored_text("" if cell.stored is None else cell.stored)
+    if kind:
+        attrs["t"] = kind
+    with xf.element("c", attrs):
+        with xf.element("f"):
+            xf.write(cell._value[1:])
+        with xf.element("v"):
+            xf.write(text)
+
+
+# --- cells -----------------------------------------------------------------------------------
+
+
+def _styled(cell: Cell, *, font=BODY, number_format=None, fill=None, alignment=None):
+    cell.font = font
+    if number_format is not None:
+        cell.number_format = number_format
+    if fill is not None:
+        cell.fill = fill
+    if alignment is not None:
+        cell.alignment = alignment
+    return cell
+
+
+def text_cell(ws, value, *, font=BODY, fill=None, alignment=None) -> Cell:
+    """A cell that is always text: never a formula, never an error, never a broken file.
+
+    Text a spreadsheet could read as a formula gets Excel's quote prefix (it displays
+    unchanged and stays text when edited).
+    """
+    text = xml_safe("" if value is None else str(value))
+    cell = Cell(ws, row=1, column=1)
+    cell._value = text
+    cell.data_type = "s"
+    if text[:1] in DANGEROUS_LEAD or text.lstrip()[:1] in DANGEROUS_LEAD:
+        cell.quotePrefix = True
+    return _styled(cell, font=font, fill=fill, alignment=alignment)
+
+
+def money_cell(ws, value: Decimal | None, *, font=BODY, fill=None) -> Cell:
+    """A number in pounds with the £ format (an exact Decimal, never a float)."""
+    return _styled(
+        Cell(ws, row=1, column=1, value=value),
+        font=font,
+        number_format=MONEY_FORMAT,
+        fill=fill,
+    )
+
+
+def number_cell(ws, value, *, font=BODY, number_format=COUNT_FORMAT, fill=None) -> Cell:
+    return _styled(
+        Cell(ws, row=1, column=1, value=value),
+        font=font,
+        number_format=number_format,
+        fill=fill,
+    )
+
+
+def date_cell(ws, value: date | None, *, font=BODY) -> Cell:
+    """A real date shown the UK way (DD/MM/YYYY)."""
+    return _styled(
+        Cell(ws, row=1, column=1, value=value), font=font, number_format=DATE_FORMAT
+    )
+
+
+def formula_cell(
+    ws, formula: str, stored, *, number_format=COUNT_FORMAT, font=BODY, fill=None
+) -> FormulaCell:
+    """One of our own formulas (never built from user text) and the value it gives."""
+    assert formula.startswith("=")
+    cell = FormulaCell(ws, formula, stored)
+    alignment = RIGHT if isinstance(stored, str) else None
+    return _styled(
+        cell, font=font, number_format=number_format, fill=fill, alignment=alignment
+    )
+
+
+def header_row(ws, labels: list[str], *, numeric_from: int | None = None) -> list[Cell]:
+    """Bold white-on-blue header cells that wrap (drawn by LibreOffice too); headings of
+    number columns (from ``numeric_from``) are right-aligned like their figures."""
+    return [
+        text_cell(
+            ws,
+            label,
+            font=HEADER_FONT,
+            fill=HEADER_FILL,
+            alignment=HEADER_ALIGN_RIGHT
+            if numeric_from is not None and index >= numeric_from
+            else HEADER_ALIGN,
+        )
+        for index, label in enumerate(labels)
+    ]
+
 
 class StreamCells:
-    """Cells for streamed rows: each style is built once and shared by every cell using it.
+    """Cells for streamed data rows: each style is built once and shared by every cell.
 
     Setting ``number_format`` on each of 100,000 cells costs a registry look-up per cell;
     sharing one cell's style array (openpyxl's ``_style``) costs nothing.
@@ -42,134 +231,116 @@ class StreamCells:
         self._date = date_cell(ws, None)._style
         self._money = money_cell(ws, None)._style
 
-    def date(self, value) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.ws, value=value)
+    def date(self, value) -> Cell:
+        cell = Cell(self.ws, row=1, column=1, value=value)
         cell._style = self._date
         return cell
 
-    def money(self, value) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.ws, value=value)
+    def money(self, value) -> Cell:
+        cell = Cell(self.ws, row=1, column=1, value=value)
         cell._style = self._money
         return cell
 
     def text(self, value):
-        return plain_text(self.ws, value)
+        """User text: a plain str when harmless (fast), else a safe text cell."""
+        if value is None or value == "":
+            return ""
+        text = str(value)
+        if needs_text_cell(text):
+            return text_cell(self.ws, text)
+        return text
 
 
-def plain_text(ws, value):
-    """User text for a streamed row: a plain str when it is harmless, else a safe text cell.
+# --- sheets ----------------------------------------------------------------------------------
 
-    Plain strings are written as inline text by openpyxl unless they look like a formula or
-    an error code or hold an illegal character; only those need the slower cell object.
+
+def new_workbook() -> Workbook:
+    """A streaming workbook (rows go to disk as they are appended)."""
+    return Workbook(write_only=True)
+
+
+def new_sheet(
+    workbook: Workbook,
+    title: str,
+    widths: list[float],
+    *,
+    freeze: str | None = None,
+    orientation: str = "landscape",
+    print_columns: int | None = None,
+):
+    """A write-only sheet whose formulas store their values, set up for A4 printing.
+
+    Widths and frozen panes are written at the top of the sheet, so they are set here;
+    the print scale is chosen so that the first ``print_columns`` columns fit the width.
     """
-    if value is None or value == "":
-        return ""
-    text = str(value)
-    if (
-        text[:1] in DANGEROUS_LEAD
-        or text.lstrip()[:1] in DANGEROUS_LEAD
-        or text in ERROR_CODES
-        or ILLEGAL_CHARACTERS_RE.search(text)
-    ):
-        return text_cell(ws, text)
-    return text
-
-
-def text_cell(ws, value, *, font=BODY) -> WriteOnlyCell:
-    """A cell that is always text: never a formula, never an error, never a crash.
-
-    Illegal XML characters become U+FFFD; text a spreadsheet could read as a formula gets
-    Excel's quote prefix (it displays unchanged but stays text when edited).
-    """
-    text = "" if value is None else str(value)
-    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
-    cell = WriteOnlyCell(ws, value=text)
-    cell.data_type = "s"
-    cell.font = font
-    if text[:1] in DANGEROUS_LEAD or text.lstrip()[:1] in DANGEROUS_LEAD:
-        cell.quotePrefix = True
-    return cell
-
-
-def money_cell(ws, value: Decimal | None, *, font=BODY, fill=None) -> WriteOnlyCell:
-    """A number in pounds with the £ format (an exact Decimal, never a float)."""
-    cell = WriteOnlyCell(ws, value=value)
-    cell.number_format = MONEY_FORMAT
-    cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    return cell
-
-
-def number_cell(
-    ws, value, *, font=BODY, number_format=COUNT_FORMAT, fill=None
-) -> WriteOnlyCell:
-    """A plain count."""
-    cell = WriteOnlyCell(ws, value=value)
-    cell.number_format = number_format
-    cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    return cell
-
-
-def date_cell(ws, value: date | None, *, font=BODY) -> WriteOnlyCell:
-    """A real date shown the UK way (DD/MM/YYYY)."""
-    cell = WriteOnlyCell(ws, value=value)
-    cell.number_format = DATE_FORMAT
-    cell.font = font
-    return cell
-
-
-def formula_cell(
-    ws, formula: str, *, money: bool = False, font=BODY, fill=None
-) -> WriteOnlyCell:
-    """One of our own formulas (never built from user text)."""
-    assert formula.startswith("=")
-    cell = WriteOnlyCell(ws, value=formula)
-    cell.number_format = MONEY_FORMAT if money else COUNT_FORMAT
-    cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    return cell
-
-
-def header_row(ws, labels: list[str]) -> list[WriteOnlyCell]:
-    """Bold white-on-blue header cells (drawn by LibreOffice too, unlike table styles)."""
-    cells = []
-    for label in labels:
-        cell = text_cell(ws, label, font=HEADER_FONT)
-        cell.fill = HEADER_FILL
-        cells.append(cell)
-    return cells
-
-
-def set_widths(ws, widths: list[int]) -> None:
-    """Column widths (must be set before the first row in write-only mode)."""
+    ws = workbook.create_sheet(xml_safe(title)[:31])
     for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
+    if freeze:
+        ws.freeze_panes = freeze
+    ws._writer = StoredValueWriter(ws)
+    ws._writer.write_top()
+    page_setup(ws, widths[:print_columns] if print_columns else widths, orientation)
+    return ws
 
 
-def print_setup(ws, *, title_rows: str | None = "1:1") -> None:
-    """A4 landscape, fit to one page wide, header row repeated, page numbers."""
-    ws.page_setup.orientation = "landscape"
+def column_points(width: float) -> float:
+    """A column's printed width in points (Calibri 11: 7 pixels a character, 5 of padding)."""
+    return (math.trunc(width * 7 + 5)) * 0.75
+
+
+def print_scale(widths: list[float], orientation: str = "landscape") -> int:
+    """The scale (percent) at which these columns fit the printable width of A4."""
+    paper_width = A4[orientation][0]
+    printable = paper_width - 2 * MARGIN_SIDE * 72
+    # LibreOffice draws columns about 4% wider than Excel's pixel rule: keep 6% spare.
+    needed = sum(column_points(w) for w in widths) * 1.06
+    return max(10, min(100, math.floor(100 * printable / needed)))
+
+
+def printable_height(orientation: str, scale: int) -> float:
+    """Points of sheet rows that fit on one printed page at this scale."""
+    paper_height = A4[orientation][1]
+    return (paper_height - 2 * MARGIN_TOP * 72) / (scale / 100)
+
+
+def page_setup(ws, widths: list[float], orientation: str = "landscape") -> int:
+    """A4, an explicit scale that fits the width (the same in every program), margins,
+    the sheet name at the top and page numbers at the foot. Returns the scale."""
+    scale = print_scale(widths, orientation)
+    ws.page_setup.orientation = orientation
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    if title_rows:
-        ws.print_title_rows = title_rows
+    ws.page_setup.scale = scale
+    ws.sheet_properties.pageSetUpPr.fitToPage = False
+    ws.page_margins = PageMargins(
+        left=MARGIN_SIDE,
+        right=MARGIN_SIDE,
+        top=MARGIN_TOP,
+        bottom=MARGIN_TOP,
+        header=MARGIN_HEADER,
+        footer=MARGIN_HEADER,
+    )
     ws.oddFooter.center.text = "Page &P of &N"
     ws.oddHeader.left.text = "&A"
+    return scale
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines ``text`` wraps to in a column of this width (an estimate that errs
+    on the tall side: a character is taken as one digit's width)."""
+    if not text:
+        return 1
+    usable = max(1, int(width) - 1)
+    return max(1, len(textwrap.wrap(text, usable, break_long_words=True)))
 
 
 def add_table(ws, name: str, columns: list[str], last_row: int) -> None:
-    """Make rows 1..last_row an Excel table with filter buttons (column names set by hand)."""
+    """Make rows 1..last_row an Excel table with filter buttons on every header."""
     last_row = max(last_row, 2)  # a table needs at least one data row
     ref = f"A1:{get_column_letter(len(columns))}{last_row}"
-    table = Table(displayName=name, ref=ref)
+    table = Table(displayName=name, ref=ref, autoFilter=AutoFilter(ref=ref))
     table.tableColumns = [
-        TableColumn(id=i, name=c) for i, c in enumerate(columns, start=1)
+        TableColumn(id=i, name=xml_safe(c)) for i, c in enumerate(columns, start=1)
     ]
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     with warnings.catch_warnings():
@@ -178,13 +349,10 @@ def add_table(ws, name: str, columns: list[str], last_row: int) -> None:
         ws.add_table(table)
 
 
-def new_workbook() -> Workbook:
-    """A streaming workbook (rows go to disk as they are appended)."""
-    return Workbook(write_only=True)
-
-
 def workbook_bytes(workbook: Workbook) -> bytes:
     """The finished .xlsx file."""
+    import io
+
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -186,6 +186,32 @@ BAD_INPUT = [
     ("33-nul", {"supplier": "Ann\x00e"}, "supplier", "control characters"),
     ("33-vt", {"supplier": "Ann\x0be"}, "supplier", "control characters"),
     ("34", {"supplier": "Ali\u202eecnarF"}, "supplier", "text-direction"),
+    # Non-characters no spreadsheet can hold (a stored one once made every return fail).
+    (
+        "noncharacter-fffe",
+        {"supplier": "Tesco\ufffe"},
+        "supplier",
+        "special characters",
+    ),
+    (
+        "noncharacter-ffff",
+        {"supplier": "\uffffTesco"},
+        "supplier",
+        "special characters",
+    ),
+    (
+        "noncharacter-evidence",
+        {"evidence_reference": "INV\ufffe1"},
+        "evidence_reference",
+        "special characters",
+    ),
+    ("noncharacter-fdd0", {"notes": "note \ufdd0"}, "notes", "special characters"),
+    (
+        "noncharacter-plane-1",
+        {"supplier": "x\U0001fffe"},
+        "supplier",
+        "special characters",
+    ),
     ("40", {"notes": "x" * 10_001}, "notes", "2,000 characters or fewer"),
     ("40-supplier", {"supplier": "s" * 121}, "supplier", "120 characters"),
     ("40-evidence", {"evidence_reference": "e" * 81}, "evidence_reference", "80"),

@@ -82,7 +82,7 @@ def test_manager_builds_downloads_and_submits_an_hsf_return(
     axe_check(page, "20-returns")
 
     page.get_by_label("Grant").select_option(str(grant_id))
-    page.get_by_label("Household Support Fund").check()
+    page.get_by_label("Household Support Fund", exact=True).check()
     for legend, (day, month, year) in (
         ("Period from", ("1", "4", "2023")),
         ("Period to", ("31", "3", "2024")),
@@ -92,8 +92,12 @@ def test_manager_builds_downloads_and_submits_an_hsf_return(
         group.get_by_label("Month").fill(month)
         group.get_by_label("Year").fill(year)
     page.get_by_role("button", name="Show the figures").click()
-    expect(page.locator("#total-spend")).to_have_text("£90.00")
-    expect(page.locator("#households-total")).to_have_text("3")
+    spend = page.locator("#figures-1")
+    expect(spend.get_by_role("row", name=re.compile("^Total"))).to_contain_text(
+        "£90.00"
+    )
+    households = page.locator("#figures-3")
+    expect(households.get_by_role("row").last).to_contain_text("3")
     axe_check(page, "21-return-figures")
 
     with page.expect_download() as download_info:
@@ -106,15 +110,22 @@ def test_manager_builds_downloads_and_submits_an_hsf_return(
     book = openpyxl.load_workbook(io.BytesIO(Path(download.path()).read_bytes()))
     assert book.sheetnames == ["Cover", "Summary", "Governance", "Transactions"]
 
-    page.get_by_role("button", name="Mark as submitted and lock the period").click()
+    page.get_by_role("link", name="Submit and lock the period").click()
+    expect(page.get_by_text("locks 1 April 2023 to 31 March 2024")).to_be_visible()
+    officer = page.get_by_role(
+        "group", name="Section 151 officer or chief finance officer"
+    )
+    officer.get_by_label("Name", exact=True).fill("Sam Officer")
+    officer.get_by_label("Signature (type the name)").fill("Sam Officer")
+    axe_check(page, "21b-return-confirm")
+    page.get_by_role("button", name="Submit the return and lock the period").click()
     expect(page.get_by_text("Return submitted.")).to_be_visible()
     expect(page.get_by_text("exactly the same figures")).to_be_visible()
     axe_check(page, "22-return-submitted")
     with live_app.app_context():
-        assert (
-            db.session.scalars(select(FunderReturn)).one().figures["total_spend"]
-            == "90.00"
-        )
+        submitted = db.session.scalars(select(FunderReturn)).one()
+        assert submitted.figures["tables"][0]["rows"][-3][-1] == "90.00"
+        assert submitted.signoff["signatories"][2]["signature"] == "Sam Officer"
         lock = db.session.scalars(select(PeriodLock)).one()
         assert lock.active and lock.starts_on == date(2023, 4, 1)
     page.get_by_role("link", name=re.compile("Returns for C4C-HSF4")).click()

@@ -229,6 +229,8 @@ def test_the_new_grant_form_lists_funders_and_teams(client, manager, create_fund
         ({"reference": "X" * 41}, "Field cannot be longer than 40 characters."),
         ({"title": ""}, "Enter a title for the grant"),
         ({"title": "HSF\u202e4"}, "Remove the hidden text-direction characters"),
+        ({"title": "HSF\ufffe4"}, "Remove the hidden special characters"),
+        ({"title": "HSF\uffff"}, "Remove the hidden special characters"),
         ({"funder": ""}, "Choose a funder"),
         ({"funder": "abc"}, "Choose a funder from the list"),
         ({"funder": "999999"}, "Choose a funder from the list"),

@@ -8,6 +8,7 @@ import pytest
 
 from funds.extensions import db
 from funds.models import Grant, Role, User
+from funds.returns.library import get_definition
 from funds.returns.services import build_return
 
 START, END = date(2023, 4, 1), date(2024, 3, 31)
@@ -93,18 +94,26 @@ def build(app):
     """Build a return for a grant id; returns (BuiltReturn, Grant) in a fresh app context."""
 
     def _build(
-        grant_id: int, template: str, date_from: date = START, date_to: date = END
+        grant_id: int,
+        template: str,
+        date_from: date = START,
+        date_to: date = END,
+        **options,
     ):
         with app.app_context():
             grant = db.session.get(Grant, grant_id)
+            definition = (
+                template if not isinstance(template, str) else get_definition(template)
+            )
             built = build_return(
                 grant,
-                template=template,
+                definition=definition,
                 date_from=date_from,
                 date_to=date_to,
                 prepared_by="Maria Manager",
                 prepared_on=date(2026, 11, 23),
                 organisation="Riverside Youth Project",
+                **options,
             )
             return built
 

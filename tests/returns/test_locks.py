@@ -19,6 +19,7 @@ from funds.models import (
     User,
     Voucher,
 )
+from funds.returns.library import get_definition
 from funds.returns.services import submit_return, unlock_period
 from tests.conftest import TODAY, count
 
@@ -51,7 +52,7 @@ def locked(
         submitted = submit_return(
             db.session.get(Grant, grant),
             actor=db.session.get(User, manager),
-            template="budget",
+            definition=get_definition("budget"),
             date_from=date(2024, 4, 1),
             date_to=date(2024, 6, 30),
             organisation="Org",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import openpyxl
@@ -23,15 +24,33 @@ def manager(client, login, create_user):
     return user_id
 
 
+def _rows(body: str, table_index: int) -> dict[str, list[str]]:
+    """{row label: cell texts} of the n-th figures table on a page."""
+    start = body.index(f'id="figures-{table_index}"')
+    end = body.index("</table>", start)
+    rows = {}
+    for row in re.findall(
+        r"<tr class=\"govuk-table__row funds-row--[a-z]+\">(.*?)</tr>",
+        body[start:end],
+        re.S,
+    ):
+        label = re.search(r"<th[^>]*>(.*?)</th>", row, re.S).group(1).strip()
+        rows[label] = [c.strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    return rows
+
+
 def test_the_page_shows_the_sql_figures(client, hsf_year, manager):
     response = client.get(
         "/returns/prepare?" + QUERY.format(grant=hsf_year["grant"], template="hsf")
     )
     assert response.status_code == 200
     body = response.get_data(as_text=True)
-    assert '<dd class="govuk-summary-list__value" id="total-spend">£520.50</dd>' in body
-    assert 'id="households-total">3</dd>' in body
-    assert "Download the workbook" in body and "Mark as submitted" in body
+    spend = _rows(body, 1)
+    assert spend["Food"] == ["£150.00", "£0.00", "£0.00", "£0.00", "£150.00"]
+    assert spend["Total"][-1] == "£520.50"
+    assert spend["Check: all lines in the period"][-1] == "£520.50"
+    assert _rows(body, 3)["Households (each counted once)"] == ["1", "1", "0", "1", "3"]
+    assert "Download the workbook" in body and "Submit and lock the period" in body
 
 
 def test_download_is_the_same_return(client, hsf_year, manager, build):
@@ -93,7 +112,7 @@ def test_bad_choices_get_field_errors(client, hsf_year, manager, query, message)
     )
 
 
-def _submit(client, grant_id, template="hsf"):
+def _submit(client, grant_id, template="hsf", **signoff):
     return client.post(
         "/returns/submit",
         data={
@@ -101,8 +120,69 @@ def _submit(client, grant_id, template="hsf"):
             "template": template,
             "date_from": ["1", "4", "2023"],
             "date_to": ["31", "3", "2024"],
+            **signoff,
         },
     )
+
+
+def test_submitting_asks_first_and_says_what_will_be_locked(
+    app, client, hsf_year, manager
+):
+    page = client.get(
+        "/returns/submit?" + QUERY.format(grant=hsf_year["grant"], template="hsf")
+    )
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "locks 1 April 2023 to 31 March 2024 of C4C-HSF4" in body
+    assert "Section 151 officer or chief finance officer" in body
+    assert count(app, FunderReturn) == 0 and count(app, PeriodLock) == 0
+
+
+def test_the_sign_off_is_kept_and_written_on_the_workbook(
+    app, client, hsf_year, manager
+):
+    response = _submit(
+        client,
+        hsf_year["grant"],
+        **{
+            "signatory_2-name": "Sam Officer",
+            "signatory_2-role": "Chief Finance Officer",
+            "signatory_2-email": "sam@council.example",
+            "signatory_2-signature": "Sam Officer",
+            "contact-name": "Pat Contact",
+            "contact-email": "pat@charity.example",
+            "contact-phone": "01234 567890",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    with app.app_context():
+        submitted = db.session.scalars(select(FunderReturn)).one()
+        officer = submitted.signoff["signatories"][2]
+        assert officer["name"] == "Sam Officer"
+        assert officer["signatory"] == "Section 151 officer or chief finance officer"
+        assert submitted.signoff["contact"]["email"] == "pat@charity.example"
+        workbook = submitted.workbook
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook))["Governance"]
+    values = [c.value for row in sheet.iter_rows() for c in row if c.value]
+    assert "Sam Officer" in values and "sam@council.example" in values
+    assert "Pat Contact" in values
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("signatory_0-email", "not-an-email", "email address"),
+        ("signatory_0-signature", "Someone", "name of the person signing"),
+        ("contact-name", "Pat\ufffe", "special characters"),
+    ],
+)
+def test_a_bad_sign_off_is_refused_and_nothing_is_locked(
+    app, client, hsf_year, manager, field, value, message
+):
+    response = _submit(client, hsf_year["grant"], **{field: value})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert count(app, FunderReturn) == 0 and count(app, PeriodLock) == 0
 
 
 def test_submit_stores_the_workbook_and_locks_the_period(
@@ -114,7 +194,10 @@ def test_submit_stores_the_workbook_and_locks_the_period(
     with app.app_context():
         submitted = db.session.scalars(select(FunderReturn)).one()
         assert submitted.checksum == expected
-        assert submitted.figures["total_spend"] == "520.50"
+        assert submitted.definition_key == "hsf" and submitted.definition_version == 1
+        assert submitted.definition["title"] == "Household Support Fund"
+        spend = submitted.figures["tables"][0]
+        assert spend["rows"][-3][-1] == "520.50"  # the Total row's grand total
         assert submitted.workbook[:2] == b"PK"
         lock = db.session.scalars(select(PeriodLock)).one()
         assert (lock.starts_on, lock.ends_on, lock.active) == (

@@ -1,4 +1,5 @@
-"""Each return on hand-built edge cases: figures from SQL equal what LibreOffice computes."""
+"""Each built-in return on hand-built edge cases: the page's SQL figures equal the values
+stored in the workbook and LibreOffice's recalculation of it."""
 
 from __future__ import annotations
 
@@ -9,43 +10,70 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from funds.returns.queries import GROUP_LABELS, GROUP_ORDER
 from tests.returns.conftest import END, START
 from tests.returns.spreadsheet import (
-    money,
+    assert_tables_match,
     needs_libreoffice,
     recalculate,
     scan_xml,
-    summary_sections,
+    sheets_calamine,
+    sheets_openpyxl,
+    sheets_pandas,
 )
 
 D = Decimal
+BUILT_IN = ("hsf", "hsf-dwp", "budget", "activities")
+
+
+def table(built, title: str) -> dict[str, list]:
+    """{row label: values} of one table of a built return's figures."""
+    for item in built.figures.plain["tables"]:
+        if item["title"] == title:
+            return {row[0]: row[2:] for row in item["rows"]}
+    raise KeyError(title)
+
+
+def headings(built, title: str) -> list[str]:
+    return next(
+        t["heading"] for t in built.figures.plain["tables"] if t["title"] == title
+    )
+
+
+SPEND = "Spend by HSF category and household group"
+AWARDS = "Number of awards (volumes)"
+HOUSEHOLDS = "Households helped"
 
 
 def test_hsf_figures_from_sql(hsf_year, build):
-    figures = build(hsf_year["grant"], "hsf").figures
+    built = build(hsf_year["grant"], "hsf")
+    assert headings(built, SPEND)[1:6] == [
+        "With children",
+        "With a pensioner",
+        "With a disabled person",
+        "Other households",
+        "Total",
+    ]
     # The household in two groups (children and disabled) counts once, under children.
-    assert figures["households"] == {
-        "children": 1,
-        "pensioner": 1,
-        "disabled": 0,
-        "other": 1,
-    }
-    assert figures["households_total"] == 3
+    assert table(built, HOUSEHOLDS)["Households (each counted once)"] == [1, 1, 0, 1, 3]
     # Five awards to one household: five awards, one household.
-    assert figures["awards"]["Food"]["children"] == 5
-    assert figures["spend"]["Food"]["children"] == D("150.00")
+    assert table(built, AWARDS)["Food"][0] == 5
+    assert table(built, SPEND)["Food"][0] == "150.00"
     # The reversed gas bill nets to nothing, in money and in awards.
-    assert figures["spend"]["Energy and water"]["other"] == D("0.00")
-    assert figures["awards"]["Energy and water"]["other"] == 0
+    assert table(built, SPEND)["Energy and water"][3] == "0.00"
+    assert table(built, AWARDS)["Energy and water"][3] == 0
     # Awards on the first and last day of the period are in it.
-    assert figures["spend"]["Essentials linked to energy and water"]["pensioner"] == D(
-        "345.50"
+    assert table(built, SPEND)["Essentials linked to energy and water"][1] == "345.50"
+    assert table(built, SPEND)["Wider essentials"][3] == "25.00"
+    assert table(built, SPEND)["Total"][-1] == "520.50"
+    assert table(built, AWARDS)["Total"][-1] == 8
+    # The grid agrees with every ledger line of the period.
+    assert table(built, SPEND)["Check: all lines in the period"][-1] == "520.50"
+    assert table(built, SPEND)["Difference (should be 0)"][-1] == "0.00"
+    assert table(built, "By delivery route")["Vouchers"] == ["520.50", 8]
+    disabled = table(
+        built, "Households with a disabled person, whatever their first group"
     )
-    assert figures["spend"]["Wider essentials"]["other"] == D("25.00")
-    assert figures["total_spend"] == D("520.50")
-    assert figures["total_awards"] == 8
-    assert figures["delivery"]["Voucher"] == {"spend": D("520.50"), "awards": 8}
+    assert disabled["Households with a disabled person"] == ["150.00", 5, 1]
 
 
 def test_precedence_is_per_funder(app, hsf_year, build):
@@ -58,92 +86,89 @@ def test_precedence_is_per_funder(app, hsf_year, build):
             Funder, grant.funder_id
         ).group_order = "disabled,children,pensioner"
         db.session.commit()
-    figures = build(hsf_year["grant"], "hsf").figures
-    assert (
-        figures["households"]["disabled"] == 1
-        and figures["households"]["children"] == 0
-    )
-    assert figures["spend"]["Food"]["disabled"] == D("150.00")
+    built = build(hsf_year["grant"], "hsf")
+    assert table(built, HOUSEHOLDS)["Households (each counted once)"][:3] == [0, 1, 1]
+    assert table(built, SPEND)["Food"][2] == "150.00"
 
 
 def test_a_period_cuts_awards_at_its_edges(hsf_year, build):
-    figures = build(hsf_year["grant"], "hsf", START, date(2023, 5, 3)).figures
-    assert figures["awards"]["Food"]["children"] == 3
-    assert figures["total_spend"] == D(
-        "390.50"
-    )  # fridge on the first day + three food vouchers
+    built = build(hsf_year["grant"], "hsf", START, date(2023, 5, 3))
+    assert table(built, AWARDS)["Food"][0] == 3
+    # The fridge on the first day and three food vouchers.
+    assert table(built, SPEND)["Total"][-1] == "390.50"
 
 
 def test_empty_period(hsf_year, build):
     built = build(hsf_year["grant"], "hsf", date(2023, 10, 1), date(2023, 10, 31))
-    assert (
-        built.figures["total_spend"] == D("0.00")
-        and built.figures["households_total"] == 0
-    )
+    assert table(built, SPEND)["Total"][-1] == "0.00"
+    assert table(built, HOUSEHOLDS)["Households (each counted once)"][-1] == 0
     sheet = openpyxl.load_workbook(io.BytesIO(built.workbook))["Transactions"]
     assert sheet.max_row == 1 or all(c.value is None for c in sheet[2])
 
 
-def _check_hsf(sections, figures):
-    groups = [GROUP_LABELS[g] for g in GROUP_ORDER]
-    spend = sections["Spend by HSF category and household group"]
-    awards = sections["Number of awards (volumes)"]
-    assert spend["__header__"][:4] == groups
-    for category in figures["categories"]:
-        for index, group in enumerate(GROUP_ORDER):
-            assert money(spend[category][index]) == figures["spend"][category][group], (
-                category,
-                group,
-            )
-            assert awards[category][index] == figures["awards"][category][group], (
-                category,
-                group,
-            )
-        assert money(spend[category][4]) == sum(figures["spend"][category].values())
-    assert money(spend["Total"][4]) == figures["total_spend"]
-    assert awards["Total"][4] == figures["total_awards"]
-    households = sections["Households helped"]["Households"]
-    assert households == [figures["households"][g] for g in GROUP_ORDER] + [
-        figures["households_total"]
-    ]
-    for title, key in (
-        ("By delivery method", "delivery"),
-        ("By access route", "access"),
-    ):
-        for label, value in figures[key].items():
-            row = sections[title][label]
-            assert (money(row[0]), row[1]) == (value["spend"], value["awards"]), (
-                title,
-                label,
-            )
-    check = sections["Check"]
-    assert (
-        money(check["Total spend in the period (all ledger lines)"][0])
-        == figures["total_spend"]
+@pytest.mark.parametrize("key", BUILT_IN)
+def test_every_formula_stores_the_page_figure(hsf_year, build, key):
+    """What pandas, python-calamine, a phone's preview or Excel's Protected View show:
+    the stored values, with no recalculation."""
+    built = build(hsf_year["grant"], key)
+    scanned = scan_xml(built.workbook)
+    assert sum(len(s["formulas"]) for s in scanned.values()) > 0
+    assert {name: s["without_value"] for name, s in scanned.items()} == {
+        name: [] for name in scanned
+    }
+    compared = assert_tables_match(
+        built.figures.plain, sheets_openpyxl(built.workbook), "openpyxl"
+    )
+    assert compared > 10
+    assert_tables_match(
+        built.figures.plain, sheets_pandas(built.workbook, "openpyxl"), "pandas"
+    )
+    assert_tables_match(
+        built.figures.plain,
+        sheets_pandas(built.workbook, "calamine"),
+        "pandas+calamine",
+    )
+    assert_tables_match(
+        built.figures.plain, sheets_calamine(built.workbook), "python-calamine"
     )
 
 
 @needs_libreoffice
-def test_hsf_workbook_recalculates_to_the_sql_figures(hsf_year, build, tmp_path):
-    built = build(hsf_year["grant"], "hsf")
-    _check_hsf(summary_sections(recalculate(built.workbook, tmp_path)), built.figures)
+@pytest.mark.parametrize("key", BUILT_IN)
+def test_libreoffice_recalculates_to_the_sql_figures(hsf_year, build, tmp_path, key):
+    built = build(hsf_year["grant"], key, date(2023, 6, 1), END)
+    recalculated = recalculate(built.workbook, tmp_path, key)
+    assert_tables_match(
+        built.figures.plain, sheets_openpyxl(recalculated), "LibreOffice"
+    )
 
 
 @needs_libreoffice
-def test_budget_workbook_recalculates_to_the_sql_figures(hsf_year, build, tmp_path):
-    built = build(hsf_year["grant"], "budget", date(2023, 6, 1), END)
-    sections = summary_sections(recalculate(built.workbook, tmp_path))
-    lines = sections["Budget against actual"]
-    for item in built.figures["lines"]:
-        row = lines[item["line"]]
-        assert money(row[1]) == item["period"] and money(row[2]) == item["to_date"], (
-            item
-        )
-    assert money(lines["Total"][1]) == built.figures["period_spend"]
-    assert money(lines["Total"][2]) == built.figures["to_date_spend"]
-    helped = sections["Beneficiaries helped in the period (each counted once)"]
-    assert helped["All beneficiaries"] == [built.figures["beneficiaries"]]
-    assert helped["Households"] == [built.figures["households"]]
+def test_the_recalculation_check_can_fail(hsf_year, build, tmp_path):
+    """A stored value that disagrees with its formula is caught: LibreOffice really
+    recalculates (a check that only read back our own values could never fail)."""
+    built = build(hsf_year["grant"], "hsf")
+    scanned = scan_xml(built.workbook)["Summary"]
+    planted = _replace_member(
+        built.workbook,
+        scanned["member"],
+        scanned["xml"].replace(b"<v>520.50</v>", b"<v>999.99</v>", 1),
+    )
+    assert sheets_openpyxl(planted) != sheets_openpyxl(built.workbook)
+    recalculated = sheets_openpyxl(recalculate(planted, tmp_path, "planted"))
+    assert_tables_match(built.figures.plain, recalculated, "LibreOffice")
+
+
+def _replace_member(workbook: bytes, member: str, content: bytes) -> bytes:
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(workbook))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = content if item.filename == member else source.read(item.filename)
+            target.writestr(item, data)
+    return out.getvalue()
 
 
 @needs_libreoffice
@@ -169,7 +194,7 @@ def test_activity_workbook_recalculates_to_the_sql_figures(
     )
     girls = [
         create_young_person(date_of_birth=date(2010, 6, 1), gender=Gender.FEMALE)
-        for _ in range(3)
+        for _ in range(6)
     ]
     boy = create_young_person(
         date_of_birth=date(2007, 6, 2), gender=Gender.MALE
@@ -190,42 +215,36 @@ def test_activity_workbook_recalculates_to_the_sql_figures(
         held_on=date(2024, 6, 2),
         attendees=(girls[0], boy, unknown),
     )
-    create_session(grant, "150.00", held_on=date(2024, 7, 1), attendees=(girls[0],))
+    create_session(grant, "150.05", held_on=date(2024, 7, 1), attendees=(girls[0],))
     built = build(grant, "activities", date(2024, 4, 1), date(2025, 3, 31))
-    figures = built.figures
-    assert (
-        figures["young_people"] == 5
-        and figures["places"] == 8
-        and figures["sessions"] == 3
+    totals = table(built, "Programme totals")
+    assert totals["Sessions"] == [3]
+    assert totals["Places (cumulative attendances)"] == [11]
+    assert totals["Young people (unique)"] == [8]
+    # £650.05 over 8 young people: 81.25625, to the penny half up.
+    assert totals["Cost per participant"] == ["81.26"]
+    assert totals["Average sessions per young person"] == ["1.38"]
+    by_activity = table(built, "Activity programme")
+    assert by_activity["Kayaking"][:3] == [2, 8, 7]
+    grid = table(built, "Young people by age band (at their first session) and gender")
+    # Six girls aged 14 are shown; one 16-year-old boy is under 5 and suppressed.
+    assert grid["11 to 15"][0] == 6
+    assert grid["16 to 17"][1] == "<5"
+    assert grid["Not known"][-2] == "<5"
+    book = openpyxl.load_workbook(io.BytesIO(built.workbook))
+    assert "Attendance" not in book.sheetnames, "no per-person rows in the return"
+    references = {
+        c.value
+        for ws in book
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and c.value.startswith("YP-")
+    }
+    assert references == set()
+    recalculated = recalculate(built.workbook, tmp_path, "activities")
+    assert_tables_match(
+        built.figures.plain, sheets_openpyxl(recalculated), "LibreOffice"
     )
-    assert figures["cost_per_participant"] == D("130.00")
-    assert (
-        figures["age_bands"]["16 to 17"]["Male"] == 1
-    )  # a birthday the day after the first session
-    sections = summary_sections(recalculate(built.workbook, tmp_path))
-    by_activity = sections["Activity programme"]
-    for row in figures["activities"]:
-        cells = by_activity[row["activity"]]
-        assert cells[:3] == [row["sessions"], row["places"], row["young_people"]]
-        assert (
-            money(cells[3]) == row["cost"]
-            and money(cells[4]) == row["cost_per_participant"]
-        )
-        assert D(str(cells[5])) == row["contact_hours"]
-    totals = sections["Programme totals"]
-    assert totals["Sessions"] == [3] and totals["Places (cumulative attendances)"] == [
-        8
-    ]
-    assert totals["Young people (unique)"] == [5]
-    assert money(totals["Cost per participant"][0]) == D("130.00")
-    assert (
-        D(str(totals["Average sessions per young person"][0]))
-        == figures["average_sessions"]
-    )
-    grid = sections["Young people by age band (at their first session) and gender"]
-    genders = grid["__header__"][:-1]
-    for band, counts in figures["age_bands"].items():
-        assert grid[band][:-1] == [counts[g] for g in genders], band
 
 
 HOSTILE = ["@SUM(A1)", "+44 7700 900123", "#N/A", "=1+1", "-2+3+cmd|' /C calc'!A0"]
@@ -265,21 +284,23 @@ def test_every_workbook_has_cover_table_formats_and_print_setup(hsf_year, build)
     assert cover["Grant reference"] == "C4C-HSF4"
     assert cover["Organisation"] == "Riverside Youth Project"
     assert cover["Checksum of the figures (SHA-256)"] == built.checksum
+    assert cover["Return definition"] == "Household Support Fund (hsf, version 1)"
     tx = book["Transactions"]
     assert "tblTransactions" in tx.tables
+    assert tx.tables["tblTransactions"].autoFilter is not None
     assert tx.freeze_panes == "A2"
-    assert tx["P2"].number_format.startswith('"£"#,##0.00')
+    headers = [c.value for c in tx[1]]
+    amount = headers.index("Amount") + 1
+    assert tx.cell(2, amount).number_format.startswith('"£"#,##0.00')
     assert tx["A2"].number_format == "DD/MM/YYYY"
     for name in book.sheetnames:
         sheet = book[name]
-        assert (
-            sheet.page_setup.orientation == "landscape"
-            and sheet.page_setup.paperSize == 9
-        )
-    assert book["Transactions"].print_title_rows == "$1:$1"
-    names = [c.value for c in tx[1]]
-    assert "Beneficiary" in names and not {"Name", "Date of birth", "Contact"} & set(
-        names
+        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.page_setup.paperSize == 9
+        assert sheet.page_setup.scale >= 73, name
+    assert tx.print_title_rows == "$1:$1"
+    assert "Beneficiary" in headers and not {"Name", "Date of birth", "Contact"} & set(
+        headers
     )
 
 

@@ -453,6 +453,16 @@ def test_a_manager_adds_a_category_and_an_item(app, client, manager):
         ("/items", {"category": "", "name": "Kettle"}, "Choose a spend category"),
         (
             "/items",
+            {"category": "{white_goods}", "name": "Kettle\ufffe"},
+            "Remove the hidden special characters",
+        ),
+        (
+            "/items",
+            {"category": "{white_goods}", "name": "\uffffKettle"},
+            "Remove the hidden special characters",
+        ),
+        (
+            "/items",
             {"category": "abc", "name": "Kettle"},
             "Choose a spend category from the list",
         ),
