@@ -63,6 +63,9 @@ class Dimension:
     #: The same on every line of one beneficiary: counting people by it needs no per-value
     #: "first line" flags.
     per_beneficiary: bool = False
+    #: Codes found in the data that always come in this order (after the fixed values,
+    #: before any other found value).
+    extras_first: tuple[str, ...] = ()
 
     def applies_to(self, source: str) -> bool:
         return source in self.sources
@@ -366,6 +369,7 @@ DIMENSIONS: dict[str, Dimension] = {
             _household_groups,
             _group_label,
             per_beneficiary=True,
+            extras_first=("young-person", "none"),
         ),
         Dimension(
             "disabled_household",
@@ -458,6 +462,7 @@ DIMENSIONS: dict[str, Dimension] = {
             _access_route,
             _access_routes,
             _access_extra,
+            extras_first=(AccessRoute.NOT_APPLICABLE.value, "not-recorded"),
         ),
         Dimension(
             "month",

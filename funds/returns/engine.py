@@ -459,10 +459,18 @@ class Engine:
         """The codes a table shows for a dimension, in order."""
         fixed = [code for code, _ in self.labels.fixed(dimension)]
         found = [c for c in present if c not in fixed]
+        first = dimension.extras_first
         if dimension.key in ("month", "quarter"):
             found.sort()
         else:
             found.sort(key=lambda c: self.labels.label(dimension, c).casefold())
+        # Known extras first, in their order; "Not mapped" and the like last.
+        found.sort(
+            key=lambda c: (
+                first.index(c) if c in first else len(first),
+                c in ("", None),
+            )
+        )
         if listed is None:
             return fixed + found
         codes = list(listed)

@@ -46,7 +46,6 @@ from funds.returns.xlsx import (
     DECIMAL_FORMAT,
     ITALIC,
     LEFT,
-    MIN_SCALE,
     MONEY_FORMAT,
     RIGHT,
     ROW_HEIGHT,
@@ -54,6 +53,7 @@ from funds.returns.xlsx import (
     TITLE,
     TOTAL_FILL,
     WRAP,
+    WRAP_LABEL,
     StreamCells,
     add_table,
     date_cell,
@@ -237,7 +237,6 @@ class TablesSheet:
         before any table that would not fit on what is left of the page."""
         ws = self.ws
         scale = ws.page_setup.scale or 100
-        assert scale >= MIN_SCALE, f"{self.sheet.name} would print at {scale}%"
         page = printable_height(self.sheet.orientation, scale)
         used = 0.0
         width_all = sum(self.widths)
@@ -297,7 +296,7 @@ class TablesSheet:
             font, fill = ITALIC, CHECK_FILL
         else:
             font, fill = BODY, None
-        cells = [text_cell(ws, row.label, font=font, fill=fill, alignment=WRAP)]
+        cells = [text_cell(ws, row.label, font=font, fill=fill, alignment=WRAP_LABEL)]
         for column_index, cell in enumerate(row.cells):
             cells.append(self._cell(placed, index, column_index, row, cell, font, fill))
         return cells
@@ -439,47 +438,98 @@ def write_cover(workbook, sheet: SheetDef, facts: CoverFacts, definition: Defini
     for index, line in enumerate(notes):
         row += 1
         ws.row_dimensions[row].height = wrapped_lines(line, 72) * ROW_HEIGHT
-        label = text_cell(ws, "About these figures" if index == 0 else "", font=BOLD)
+        label = text_cell(
+            ws, "About these figures" if index == 0 else "", font=BOLD, alignment=WRAP
+        )
         ws.append([label, text_cell(ws, line, alignment=WRAP)])
 
 
+def _signoff_value(ws, entry: dict, name: str):
+    value = entry.get(name)
+    if name == "date" and isinstance(value, str) and value:
+        value = date.fromisoformat(value)
+    if name == "date" and isinstance(value, date):
+        cell = date_cell(ws, value)
+        cell.alignment = LEFT
+        return cell
+    return text_cell(ws, value or "")
+
+
 def write_signoff(workbook, sheet: SheetDef, facts: CoverFacts, definition: Definition):
+    """The statement, each signatory (typed details if given, else blanks to fill in) and
+    the funder's single point of contact. Landscape: one row each; portrait: a block each."""
     signoff = definition.signoff
     fields = list(signoff.fields)
-    widths = [30.0] + [
-        {"name": 24, "role": 24, "email": 30, "date": 13, "signature": 24}[f]
-        for f in fields
-    ]
+    given = facts.signoff.get("signatories", [])
+    contact = facts.signoff.get("contact", {})
+    portrait = sheet.orientation == "portrait"
+    if portrait:
+        widths = [30.0, 56.0]
+    else:
+        widths = [30.0] + [
+            {"name": 22, "role": 22, "email": 28, "date": 12, "signature": 22}[f]
+            for f in fields
+        ]
     ws = new_sheet(workbook, sheet.name, widths, orientation=sheet.orientation)
-    ws.append([text_cell(ws, signoff.title, font=TITLE)])
-    ws.append([])
+    row = 0
+
+    def append(cells: list, *, lines: int = 1) -> None:
+        nonlocal row
+        row += 1
+        if lines > 1:
+            ws.row_dimensions[row].height = lines * ROW_HEIGHT + 4
+        ws.append(cells)
+
+    append([text_cell(ws, signoff.title, font=TITLE)])
+    append([])
     if signoff.statement:
         # The statement spans the sheet's width (merged), wrapping inside it.
-        ws.row_dimensions[3].height = (
-            wrapped_lines(signoff.statement, sum(widths) - 4) * ROW_HEIGHT + 4
-        )
         ws.merged_cells.add(f"A3:{get_column_letter(len(widths))}3")
-        ws.append([text_cell(ws, signoff.statement, alignment=WRAP)])
-        ws.append([])
-    ws.append(header_row(ws, ["Sign-off", *[SIGNOFF_FIELDS[f] for f in fields]]))
-    given = facts.signoff.get("signatories", [])
+        append(
+            [text_cell(ws, signoff.statement, alignment=WRAP)],
+            lines=wrapped_lines(signoff.statement, sum(widths) - 4),
+        )
+        append([])
+    if portrait:
+        for index, role in enumerate(signoff.signatories):
+            entry = given[index] if index < len(given) else {}
+            append(header_row(ws, [role, ""]), lines=wrapped_lines(role, widths[0]))
+            for name in fields:
+                append(
+                    [
+                        text_cell(ws, SIGNOFF_FIELDS[name], font=BOLD),
+                        _signoff_value(ws, entry, name),
+                    ]
+                )
+            append([])
+        if signoff.contact:
+            append(header_row(ws, ["Single point of contact", ""]))
+            for label, key in (
+                ("Name", "name"),
+                ("Email", "email"),
+                ("Phone", "phone"),
+            ):
+                append(
+                    [
+                        text_cell(ws, label, font=BOLD),
+                        text_cell(ws, contact.get(key, "")),
+                    ]
+                )
+        return
+    append(header_row(ws, ["Sign-off", *[SIGNOFF_FIELDS[f] for f in fields]]))
     for index, role in enumerate(signoff.signatories):
         entry = given[index] if index < len(given) else {}
-        cells = [text_cell(ws, role, font=BOLD)]
-        for name in fields:
-            value = entry.get(name)
-            if name == "date" and isinstance(value, str) and value:
-                value = date.fromisoformat(value)
-            if name == "date" and isinstance(value, date):
-                cells.append(date_cell(ws, value))
-            else:
-                cells.append(text_cell(ws, value or ""))
-        ws.append(cells)
+        append(
+            [
+                text_cell(ws, role, font=BOLD, alignment=WRAP),
+                *[_signoff_value(ws, entry, name) for name in fields],
+            ],
+            lines=wrapped_lines(role, widths[0]),
+        )
     if signoff.contact:
-        contact = facts.signoff.get("contact", {})
-        ws.append([])
-        ws.append(header_row(ws, ["Single point of contact", "Name", "Email", "Phone"]))
-        ws.append(
+        append([])
+        append(header_row(ws, ["Single point of contact", "Name", "Email", "Phone"]))
+        append(
             [
                 text_cell(ws, "For questions about this return", font=BOLD),
                 text_cell(ws, contact.get("name", "")),

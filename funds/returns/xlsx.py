@@ -41,6 +41,8 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 TOTAL_FILL = PatternFill("solid", fgColor="DDEBF7")
 CHECK_FILL = PatternFill("solid", fgColor="F2F2F2")
 WRAP = Alignment(wrap_text=True, vertical="top")
+#: Row labels wrap and sit at the foot of the row, level with their figures.
+WRAP_LABEL = Alignment(wrap_text=True)
 HEADER_ALIGN = Alignment(wrap_text=True, vertical="center")
 HEADER_ALIGN_RIGHT = Alignment(wrap_text=True, vertical="center", horizontal="right")
 LEFT = Alignment(horizontal="left")
@@ -290,12 +292,14 @@ def column_points(width: float) -> float:
 
 
 def print_scale(widths: list[float], orientation: str = "landscape") -> int:
-    """The scale (percent) at which these columns fit the printable width of A4."""
+    """The scale (percent) at which these columns fit the printable width of A4, but no
+    smaller than MIN_SCALE."""
     paper_width = A4[orientation][0]
     printable = paper_width - 2 * MARGIN_SIDE * 72
     # LibreOffice draws columns about 4% wider than Excel's pixel rule: keep 6% spare.
     needed = sum(column_points(w) for w in widths) * 1.06
-    return max(10, min(100, math.floor(100 * printable / needed)))
+    # Never smaller than MIN_SCALE: wider tables go on to a second page across instead.
+    return max(MIN_SCALE, min(100, math.floor(100 * printable / needed)))
 
 
 def printable_height(orientation: str, scale: int) -> float:

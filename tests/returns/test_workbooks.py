@@ -4,6 +4,7 @@ stored in the workbook and LibreOffice's recalculation of it."""
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date
 from decimal import Decimal
 
@@ -143,6 +144,41 @@ def test_libreoffice_recalculates_to_the_sql_figures(hsf_year, build, tmp_path, 
     )
 
 
+def _filter_ranges(workbook) -> dict[str, str]:
+    """Sheet -> the range of its filter buttons (a table's autoFilter or the sheet's)."""
+    book = openpyxl.load_workbook(workbook)
+    found = {}
+    for ws in book:
+        for item in ws.tables.values():
+            if item.autoFilter is not None:
+                found[ws.title] = item.autoFilter.ref
+        if ws.auto_filter.ref:
+            found.setdefault(ws.title, ws.auto_filter.ref)
+    return found
+
+
+@needs_libreoffice
+def test_transactions_keep_their_filter_buttons_in_libreoffice(
+    hsf_year, build, tmp_path
+):
+    built = build(hsf_year["grant"], "hsf")
+    table_xml = [
+        name
+        for name in zipfile.ZipFile(io.BytesIO(built.workbook)).namelist()
+        if name.startswith("xl/tables/")
+    ]
+    assert table_xml
+    content = zipfile.ZipFile(io.BytesIO(built.workbook)).read(table_xml[0])
+    assert b"<autoFilter" in content
+    rows = len([r for r in sheets_openpyxl(built.workbook)["Transactions"] if any(r)])
+    assert _filter_ranges(io.BytesIO(built.workbook))["Transactions"].endswith(
+        str(rows)
+    )
+    # Opened and saved again by LibreOffice, the buttons are still there.
+    again = _filter_ranges(recalculate(built.workbook, tmp_path, "filters"))
+    assert again["Transactions"].startswith("A1:")
+
+
 @needs_libreoffice
 def test_the_recalculation_check_can_fail(hsf_year, build, tmp_path):
     """A stored value that disagrees with its formula is caught: LibreOffice really
@@ -160,8 +196,6 @@ def test_the_recalculation_check_can_fail(hsf_year, build, tmp_path):
 
 
 def _replace_member(workbook: bytes, member: str, content: bytes) -> bytes:
-    import zipfile
-
     source = zipfile.ZipFile(io.BytesIO(workbook))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
