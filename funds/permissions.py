@@ -65,6 +65,7 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "taxonomy.funder": CATALOGUE_READERS,
     "taxonomy.add_categories": MANAGERS,
     "taxonomy.mapping": MANAGERS,
+    "taxonomy.reporting": MANAGERS,
     "taxonomy.items": CATALOGUE_READERS,
     "taxonomy.new_category": MANAGERS,
     "taxonomy.new_item": MANAGERS,

@@ -154,6 +154,24 @@ class AwardForm(FlaskForm):
     access_route = _radios(
         "How did they come to be helped?", AccessRoute, "Choose how they came to us"
     )
+    requested_on = GovDateField(
+        "Date the person asked for help (optional)",
+        subject="the date the person asked for help",
+        description="Needed on cash-first grants (the Crisis and Resilience Fund) to "
+        "report how many days the money took to reach them.",
+    )
+    method_reason = StringField(
+        "Why it was not paid cash-first (optional)",
+        widget=GovTextInput(),
+        filters=[strip_text],
+        description="On a cash-first grant, anything other than a bank transfer, cash or "
+        "a cash-out voucher needs a reason, for example “the person asked for a food "
+        "parcel”.",
+        validators=[
+            Length(max=200, message="Enter a reason of 200 characters or fewer"),
+            PlainText(),
+        ],
+    )
     evidence_reference = StringField(
         "Invoice or receipt reference (optional)",
         widget=GovTextInput(),
@@ -203,6 +221,25 @@ class AwardForm(FlaskForm):
                 f"There is no household or young person with the reference {field.data.upper()}"
             )
         self.beneficiary_record = record
+
+    def validate_access_route(self, field):
+        not_applicable = field.data == AccessRoute.NOT_APPLICABLE.value
+        if self.beneficiary.data and not_applicable:
+            raise ValidationError(
+                "Choose how they came to be helped: “Not applicable” is for spending "
+                "with no beneficiary"
+            )
+        if not self.beneficiary.data and field.data and not not_applicable:
+            raise ValidationError(
+                "With no household or young person, choose “Not applicable (no "
+                "beneficiary)”"
+            )
+
+    def validate_requested_on(self, field):
+        if field.data and self.awarded_on.data and field.data > self.awarded_on.data:
+            raise ValidationError(
+                "The date they asked for help must be on or before the date given"
+            )
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -32,6 +32,7 @@ from funds.models import (
     YoungPerson,
 )
 from funds.models.base import utcnow
+from funds.models.disbursement import CASH_FIRST_METHODS
 from funds.money import format_money
 
 #: Roles that may confirm spending past a ``warn`` control.
@@ -77,6 +78,10 @@ class AwardInput:
     supplier: str | None = None
     evidence_reference: str | None = None
     notes: str | None = None
+    #: The day the person asked for help (cash-first grants report days to payment).
+    requested_on: date | None = None
+    #: Why it was not paid cash-first, on a cash-first grant.
+    method_reason: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -150,6 +155,46 @@ def _beneficiary(data: AwardInput) -> None:
             )
 
 
+def _access_and_cash_first(grant: Grant, data: AwardInput) -> None:
+    """ "Not applicable" access only without a beneficiary; a request date no later than
+    the award; and on a cash-first grant, a reason for any other way of paying and (for a
+    person) the date they asked."""
+    has_beneficiary = data.household_id is not None or data.young_person_id is not None
+    if data.access_route == AccessRoute.NOT_APPLICABLE and has_beneficiary:
+        raise ValidationError(
+            "Choose how they came to be helped: “Not applicable” is for spending with "
+            "no beneficiary",
+            field="access_route",
+        )
+    if data.requested_on is not None:
+        if data.requested_on > data.awarded_on:
+            raise ValidationError(
+                "The date they asked for help must be on or before the date given",
+                field="requested_on",
+            )
+        if (data.awarded_on - data.requested_on).days > 366:
+            raise ValidationError(
+                "The date they asked for help must be within a year of the date given",
+                field="requested_on",
+            )
+    if not grant.funder.cash_first:
+        return
+    if data.delivery_method not in CASH_FIRST_METHODS and not (
+        data.method_reason and data.method_reason.strip()
+    ):
+        raise ValidationError(
+            f"{grant.reference} is cash-first: say why this was not paid by bank "
+            "transfer, cash or a cash-out voucher",
+            field="method_reason",
+        )
+    if has_beneficiary and data.requested_on is None:
+        raise ValidationError(
+            f"{grant.reference} reports days to payment: enter the date the person "
+            "asked for help",
+            field="requested_on",
+        )
+
+
 def record_disbursement(
     data: AwardInput,
     *,
@@ -194,6 +239,7 @@ def record_disbursement(
     if item is None or not item.active:
         raise ValidationError("Choose an item", field="item_type")
     _beneficiary(data)
+    _access_and_cash_first(grant, data)
 
     confirmed = _check_budget(
         amount=data.amount,
@@ -231,6 +277,8 @@ def record_disbursement(
         access_route=data.access_route,
         evidence_reference=data.evidence_reference or None,
         notes=data.notes or None,
+        requested_on=data.requested_on,
+        method_reason=data.method_reason or None,
         overspend_confirmed=confirmed,
         idempotency_key=idempotency_key or None,
         created_by_id=actor.id,
@@ -403,5 +451,7 @@ def _values(d: Disbursement) -> dict:
         "access_route": d.access_route,
         "supplier": d.supplier,
         "evidence_reference": d.evidence_reference,
+        "requested_on": d.requested_on,
+        "method_reason": d.method_reason,
         "overspend_confirmed": d.overspend_confirmed,
     }

@@ -195,6 +195,8 @@ def new():
             supplier=form.supplier.data or None,
             evidence_reference=form.evidence_reference.data or None,
             notes=form.notes.data or None,
+            requested_on=form.requested_on.data,
+            method_reason=form.method_reason.data or None,
         )
         try:
             line = record_disbursement(

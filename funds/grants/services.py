@@ -295,6 +295,67 @@ def set_funder_mapping(
     return changed
 
 
+def set_funder_reporting(
+    funder: Funder,
+    *,
+    actor: User,
+    group_order: list[str],
+    group_labels: dict[str, str],
+    delivery_routes: dict[str, str],
+    cash_first: bool,
+) -> None:
+    """How a funder's returns are laid out: which household group wins when a household is
+    in several, what each group is called, the funder's delivery route for each of our
+    delivery methods ("" = not reported), and whether awards must be cash-first.
+
+    :raises ValidationError: for a group order that is not each group once, or two groups
+        or values with the same name.
+    """
+    from funds.models import DeliveryMethod
+    from funds.models.funder import DEFAULT_GROUP_LABELS, HOUSEHOLD_GROUPS
+
+    _require_manager(actor)
+    if sorted(group_order) != sorted(HOUSEHOLD_GROUPS):
+        raise ValidationError(
+            "Put each household group in the order once", field="group_first"
+        )
+    labels = {
+        k: v.strip() for k, v in group_labels.items() if k in DEFAULT_GROUP_LABELS
+    }
+    chosen = [labels.get(k) or DEFAULT_GROUP_LABELS[k] for k in DEFAULT_GROUP_LABELS]
+    if len({c.casefold() for c in chosen}) != len(chosen):
+        raise ValidationError(
+            "Give each household group a different name", field="label_children"
+        )
+    methods = {m.value for m in DeliveryMethod}
+    routes = {k: v.strip() for k, v in delivery_routes.items() if k in methods}
+    before = {
+        "group_order": funder.group_order,
+        "group_labels": funder.group_labels,
+        "delivery_routes": funder.delivery_routes,
+        "cash_first": funder.cash_first,
+    }
+    funder.group_order = ",".join(group_order)
+    funder.group_labels = {
+        k: v for k, v in labels.items() if v and v != DEFAULT_GROUP_LABELS[k]
+    } or None
+    funder.delivery_routes = routes
+    funder.cash_first = cash_first
+    db.session.flush()
+    record_event(
+        "funder.reporting",
+        actor=actor,
+        obj=funder,
+        before=before,
+        after={
+            "group_order": funder.group_order,
+            "group_labels": funder.group_labels,
+            "delivery_routes": funder.delivery_routes,
+            "cash_first": funder.cash_first,
+        },
+    )
+
+
 # --- grants ---------------------------------------------------------------------------
 
 

@@ -155,6 +155,111 @@ def submitted_mapping(form) -> dict[int, int | None]:
     }
 
 
+GROUP_NAMES = {
+    "children": "Households with children",
+    "pensioner": "Households with a pensioner",
+    "disabled": "Households with a disabled person",
+}
+
+
+def _group_select(label: str):
+    return SelectField(
+        label,
+        widget=GovSelect(),
+        choices=[SelectChoice(k, v) for k, v in GROUP_NAMES.items()],
+        invalid_choice_message="Choose a household group from the list",
+        invalid_value_message="Choose a household group from the list",
+    )
+
+
+def _label_field(label: str, *, max_length: int = 120):
+    return StringField(
+        label,
+        widget=GovTextInput(),
+        filters=[strip_text],
+        validators=[Length(max=max_length), PlainText()],
+    )
+
+
+class ReportingForm(FlaskForm):
+    """How a funder's returns report households and delivery, and cash-first."""
+
+    group_first = _group_select("First")
+    group_second = _group_select("Second")
+    group_third = _group_select("Third")
+    cash_first = BooleanField(
+        "Awards must be cash-first",
+        widget=GovCheckboxInput(),
+        description="As the Crisis and Resilience Fund asks: an award paid any other "
+        "way than by bank transfer, cash or a cash-out voucher needs a reason, and the "
+        "date the person asked is recorded so that days to payment can be reported.",
+    )
+
+    def validate_group_third(self, field):
+        chosen = [self.group_first.data, self.group_second.data, field.data]
+        if len(set(chosen)) != 3:
+            raise ValidationError("Choose each household group once")
+
+    def group_order(self) -> list[str]:
+        return [self.group_first.data, self.group_second.data, self.group_third.data]
+
+    def group_labels(self) -> dict[str, str]:
+        return {
+            name.removeprefix("label_").replace("_", "-"): field.data or ""
+            for name, field in self._fields.items()
+            if name.startswith("label_")
+        }
+
+    def delivery_routes(self) -> dict[str, str]:
+        return {
+            name.removeprefix("route_").replace("_", "-"): field.data or ""
+            for name, field in self._fields.items()
+            if name.startswith("route_")
+        }
+
+
+def reporting_form(funder, formdata=None) -> ReportingForm:
+    """The reporting form with a label per household group and a route per method."""
+    from funds.models import DeliveryMethod
+    from funds.models.funder import DEFAULT_GROUP_LABELS
+
+    class _Reporting(ReportingForm):
+        pass
+
+    group_names = {
+        **GROUP_NAMES,
+        "other": "Households in none of these groups",
+        "young-person": "Young people (awards not to a household)",
+        "none": "Lines with no beneficiary (staff and running costs)",
+    }
+    for code in DEFAULT_GROUP_LABELS:
+        setattr(
+            _Reporting,
+            f"label_{code.replace('-', '_')}",
+            _label_field(group_names[code]),
+        )
+    for method in DeliveryMethod:
+        setattr(
+            _Reporting,
+            f"route_{method.value.replace('-', '_')}",
+            _label_field(method.label),
+        )
+    order = list(funder.household_group_order)
+    labels = funder.group_labels_with_defaults
+    data = {
+        "group_first": order[0],
+        "group_second": order[1],
+        "group_third": order[2],
+        "cash_first": funder.cash_first,
+        **{f"label_{k.replace('-', '_')}": v for k, v in labels.items()},
+        **{
+            f"route_{k.replace('-', '_')}": v
+            for k, v in funder.delivery_routes_with_defaults.items()
+        },
+    }
+    return _Reporting(formdata=formdata, data=data)
+
+
 class SpendCategoryForm(FlaskForm):
     """Add one of our spend categories."""
 

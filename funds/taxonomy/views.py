@@ -14,9 +14,10 @@ from funds.grants.services import (
     create_spend_category,
     create_team,
     set_funder_mapping,
+    set_funder_reporting,
     set_item_active,
 )
-from funds.models import Funder, ItemType
+from funds.models import DeliveryMethod, Funder, ItemType
 from funds.taxonomy.forms import (
     CategoriesForm,
     FunderForm,
@@ -25,6 +26,7 @@ from funds.taxonomy.forms import (
     SpendCategoryForm,
     TeamForm,
     mapping_form,
+    reporting_form,
     submitted_mapping,
 )
 from funds.taxonomy.queries import (
@@ -72,19 +74,25 @@ def new_funder():
     return render_template("taxonomy/new_funder.html", form=form), status
 
 
-def _funder_page(funder_id: int, *, categories_form=None, mapping=None, status=200):
+def _funder_page(
+    funder_id: int, *, categories_form=None, mapping=None, reporting=None, status=200
+):
     funder = db.get_or_404(Funder, funder_id)
     rows = mapping_rows(funder.id)
     if mapping is None:
         mapping = mapping_form(rows, funder.categories)
     if categories_form is None:
         categories_form = CategoriesForm(formdata=None)
-    failed = next((f for f in (categories_form, mapping) if f.errors), None)
+    if reporting is None:
+        reporting = reporting_form(funder)
+    failed = next((f for f in (categories_form, mapping, reporting) if f.errors), None)
     return render_template(
         "taxonomy/funder.html",
         funder=funder,
         rows=rows,
         mapping=mapping,
+        reporting=reporting,
+        method_labels={m.value: m.label for m in DeliveryMethod},
         categories_form=categories_form,
         **({"form": failed} if failed is not None else {}),
     ), status
@@ -143,6 +151,32 @@ def mapping(funder_id: int):
                 flash("Nothing was changed", "info")
             return redirect(url_for("taxonomy.funder", funder_id=funder_id))
     return _funder_page(funder_id, mapping=form, status=422)
+
+
+@bp.route("/funders/<int:funder_id>/reporting", methods=["POST"])
+def reporting(funder_id: int):
+    funder = db.get_or_404(Funder, funder_id)
+    form = reporting_form(funder, formdata=request.form)
+    if form.validate_on_submit():
+        try:
+            set_funder_reporting(
+                funder,
+                actor=_actor(),
+                group_order=form.group_order(),
+                group_labels=form.group_labels(),
+                delivery_routes=form.delivery_routes(),
+                cash_first=form.cash_first.data,
+            )
+        except FundsError as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+        else:
+            db.session.commit()
+            flash("How returns report to this funder has been saved", "success")
+            return redirect(
+                url_for("taxonomy.funder", funder_id=funder_id) + "#reporting"
+            )
+    return _funder_page(funder_id, reporting=form, status=422)
 
 
 # --- spend categories and items ----------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from funds.extensions import db
 from funds.grants.services import update_grant
 from funds.models import (
+    AccessRoute,
     AuditEvent,
     Disbursement,
     DisbursementPayment,
@@ -382,7 +383,10 @@ def test_an_award_with_no_beneficiary(app, client, ledger, item_id):
     response = client.post(
         "/awards/new",
         data=ledger.form(
-            beneficiary="", item_type=str(item_id("Salary")), amount="5.00"
+            beneficiary="",
+            item_type=str(item_id("Salary")),
+            amount="5.00",
+            access_route="not-applicable",
         ),
     )
     assert response.status_code == 302
@@ -391,6 +395,63 @@ def test_an_award_with_no_beneficiary(app, client, ledger, item_id):
             select(Disbursement).order_by(Disbursement.id.desc())
         ).first()
         assert line.household_id is None and line.young_person_id is None
+        assert line.access_route == AccessRoute.NOT_APPLICABLE
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"beneficiary": "", "access_route": "referral"}, "choose “Not applicable"),
+        ({"access_route": "not-applicable"}, "is for spending with no beneficiary"),
+        (
+            {"requested_on": ["4", "6", "2024"]},
+            "on or before the date given",
+        ),
+        ({"requested_on": ["31", "2", "2024"]}, "real date"),
+        ({"method_reason": "x" * 201}, "200 characters"),
+    ],
+)
+def test_access_route_and_request_date_rules(app, client, ledger, changes, message):
+    before = count(app, Disbursement)
+    response = client.post("/awards/new", data=ledger.form(**changes))
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert count(app, Disbursement) == before
+
+
+def test_a_cash_first_grant_asks_why_and_when(app, client, ledger, create_user):
+    from funds.models import Funder, Grant
+
+    with app.app_context():
+        grant = db.session.get(Grant, ledger.grant)
+        db.session.get(Funder, grant.funder_id).cash_first = True
+        db.session.commit()
+    before = count(app, Disbursement)
+    refused = client.post("/awards/new", data=ledger.form(delivery_method="voucher"))
+    assert refused.status_code == 422
+    assert "is cash-first: say why" in refused.get_data(as_text=True)
+    no_date = client.post(
+        "/awards/new",
+        data=ledger.form(delivery_method="bank-transfer"),
+    )
+    assert no_date.status_code == 422
+    assert "enter the date the person asked for help" in no_date.get_data(as_text=True)
+    assert count(app, Disbursement) == before
+    ok = client.post(
+        "/awards/new",
+        data=ledger.form(
+            delivery_method="voucher",
+            method_reason="They asked for a supermarket voucher",
+            requested_on=["1", "6", "2024"],
+        ),
+    )
+    assert ok.status_code == 302, ok.get_data(as_text=True)[:3000]
+    with app.app_context():
+        line = db.session.scalars(
+            select(Disbursement).order_by(Disbursement.id.desc())
+        ).first()
+        assert line.requested_on == date(2024, 6, 1)
+        assert line.method_reason == "They asked for a supermarket voucher"
 
 
 def test_a_young_person_by_reference(app, client, ledger, create_young_person):

@@ -366,3 +366,30 @@ def test_periods_outside_the_grant_are_refused(
     with pytest.raises(ValidationError) as error:
         build(hsf_year["grant"], "hsf", date_from, date_to)
     assert error.value.field == field
+
+
+def test_the_funder_names_its_groups_and_routes(app, hsf_year, build):
+    from funds.extensions import db
+    from funds.grants.services import set_funder_reporting
+    from funds.models import Grant, Role, User
+
+    with app.app_context():
+        grant = db.session.get(Grant, hsf_year["grant"])
+        manager = db.session.scalars(
+            db.select(User).where(User.role == Role.MANAGER)
+        ).first()
+        set_funder_reporting(
+            grant.funder,
+            actor=manager,
+            group_order=["children", "disabled", "pensioner"],
+            group_labels={"children": "(a) Households with children"},
+            delivery_routes={"voucher": "Vouchers (supermarket)"},
+            cash_first=False,
+        )
+        db.session.commit()
+    built = build(hsf_year["grant"], "hsf")
+    assert headings(built, SPEND)[1] == "(a) Households with children"
+    assert table(built, "By delivery route")["Vouchers (supermarket)"] == ["520.50", 8]
+    book = openpyxl.load_workbook(io.BytesIO(built.workbook))["Transactions"]
+    groups = {row[5] for row in book.iter_rows(min_row=2, values_only=True)}
+    assert "(a) Households with children" in groups

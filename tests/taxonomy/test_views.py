@@ -563,3 +563,88 @@ def test_finance_reads_teams_without_the_form(app, client, finance):
         db.session.commit()
     html = _page(client.get("/teams"))
     assert "Families" in html and "Add a team" not in html
+
+
+# --- how returns report to a funder ------------------------------------------------------
+
+
+def _reporting_form(**changes) -> dict:
+    data = {
+        "group_first": "disabled",
+        "group_second": "children",
+        "group_third": "pensioner",
+        "label_children": "Households with children",
+        "label_pensioner": "Pensioner households",
+        "label_disabled": "Households with a disabled person",
+        "label_other": "Other households",
+        "label_young_person": "Young people",
+        "label_none": "Not for a household",
+        "route_voucher": "Vouchers",
+        "route_cash_out_voucher": "Cash",
+        "route_bank_transfer": "Cash",
+        "route_cash": "Cash",
+        "route_direct_purchase": "In kind",
+        "route_bill_payment": "Direct provision",
+        "route_activity_place": "",
+        "cash_first": "y",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_a_manager_sets_how_returns_report_to_a_funder(
+    app, client, manager, create_funder
+):
+    funder_id = create_funder("Connect4Communities")
+    page = _page(client.get(f"/funders/{funder_id}"))
+    assert "Which group counts a household that is in several" in page
+    response = client.post(f"/funders/{funder_id}/reporting", data=_reporting_form())
+    assert response.status_code == 302
+    with app.app_context():
+        funder = db.session.get(Funder, funder_id)
+        assert funder.household_group_order == ("disabled", "children", "pensioner")
+        labels = funder.group_labels_with_defaults
+        assert labels["pensioner"] == "Pensioner households"
+        assert labels["none"] == "Not for a household"
+        assert funder.delivery_routes_with_defaults["bank-transfer"] == "Cash"
+        assert funder.delivery_routes_with_defaults["activity-place"] == ""
+        assert funder.cash_first is True
+    assert audit_actions(app)[-1] == "funder.reporting"
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"group_third": "children"}, "Choose each household group once"),
+        ({"group_first": "teenagers"}, "Choose a household group from the list"),
+        ({"label_other": "Households with children"}, "a different name"),
+        ({"label_none": "Staff\ufffe"}, "special characters"),
+        ({"route_cash": "x" * 121}, "120"),
+    ],
+)
+def test_bad_reporting_settings_are_refused(
+    app, client, manager, create_funder, changes, message
+):
+    funder_id = create_funder("Connect4Communities")
+    audit_before = len(audit_actions(app))
+    response = client.post(
+        f"/funders/{funder_id}/reporting", data=_reporting_form(**changes)
+    )
+    assert response.status_code == 422
+    assert message in _page(response)
+    with app.app_context():
+        funder = db.session.get(Funder, funder_id)
+        assert funder.cash_first is False and funder.group_labels is None
+    assert len(audit_actions(app)) == audit_before
+
+
+def test_finance_reads_the_reporting_settings(client, finance, create_funder):
+    funder_id = create_funder("Connect4Communities")
+    page = _page(client.get(f"/funders/{funder_id}"))
+    assert "Household group order" in page and "Save how returns report" not in page
+    assert (
+        client.post(
+            f"/funders/{funder_id}/reporting", data=_reporting_form()
+        ).status_code
+        == 403
+    )
