@@ -168,6 +168,11 @@ def seed_demo() -> None:
         f"{lines[VoucherStatus.RETURNED]} returned, "
         f"{lines[VoucherStatus.EXPIRED]} expired."
     )
+    crf = result.crf
+    click.echo(
+        f"  Crisis and Resilience Fund ({crf.grant.reference}), April to June 2026: "
+        f"{crf.awards} awards to {crf.households} households, {crf.reversals} reversed."
+    )
     click.echo("")
     click.echo("Sign in with these accounts. The passwords are shown only this once:")
     for role, email, password in result.accounts:

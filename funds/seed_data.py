@@ -65,6 +65,7 @@ from funds.people.services import (
     create_household,
     create_young_person,
 )
+from funds.seed_crf import CrfResult, load_crf
 from funds.taxonomy.defaults import apply_default_hsf_mapping, ensure_default_taxonomy
 from funds.vouchers.queries import Reconciliation, reconciliation
 from funds.vouchers.services import (
@@ -1134,6 +1135,7 @@ def _staff_costs() -> list[AwardPlan]:
                         item=item,
                         amount=amount,
                         delivery=DeliveryMethod.DIRECT_PURCHASE,
+                        access_route=AccessRoute.NOT_APPLICABLE,
                         supplier="Payroll",
                         evidence=f"PAY-{on:%Y-%m}",
                         paid_on=on,
@@ -1148,6 +1150,7 @@ def _staff_costs() -> list[AwardPlan]:
                 item=item,
                 amount=Decimal(amount),
                 delivery=DeliveryMethod.DIRECT_PURCHASE,
+                access_route=AccessRoute.NOT_APPLICABLE,
                 supplier=supplier,
                 evidence=f"INV-{on:%y%m%d}",
                 paid_on=on + timedelta(days=14),
@@ -1252,6 +1255,8 @@ class DemoResult:
     programme: Programme
     #: The Household Support Fund grant's voucher reconciliation.
     vouchers: Reconciliation
+    #: The Crisis and Resilience Fund quarter (April to June 2026).
+    crf: CrfResult
 
 
 def already_loaded() -> str | None:
@@ -1514,6 +1519,15 @@ def load_demo(*, today: date, plan: DemoPlan | None = None) -> DemoResult:
             )
             counts["paid"] += 1
 
+    # A quarter of the Crisis and Resilience Fund that replaced the HSF (2026).
+    crf = load_crf(
+        manager=manager,
+        staff=staff,
+        finance=finance,
+        household_ids=list(households.values()),
+        today=today,
+    )
+
     counts["households"] = len(households)
     counts["young people"] = len(young_people)
     counts["households helped"] = len(
@@ -1528,4 +1542,5 @@ def load_demo(*, today: date, plan: DemoPlan | None = None) -> DemoResult:
         counts=counts,
         programme=programme(mh_id),
         vouchers=reconciliation(grant_id=hsf_id),
+        crf=crf,
     )

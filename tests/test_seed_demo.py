@@ -15,6 +15,7 @@ from funds.balances import available_to_award, voucher_stock
 from funds.extensions import db
 from funds.grants.queries import grant_summary
 from funds.models import (
+    AccessRoute,
     ActivitySession,
     Attendance,
     AuditEvent,
@@ -57,6 +58,39 @@ def _row_counts(app) -> dict[str, int]:
             table.name: db.session.scalar(select(func.count()).select_from(table))
             for table in db.metadata.sorted_tables
         }
+
+
+def _check_crisis_and_resilience_quarter(output: str) -> None:
+    """A CRF quarter: cash-first (or a reason), the day each person asked, admin lines."""
+    crf = db.session.scalars(
+        select(Grant).where(Grant.reference == "HCC-CRF1-2026")
+    ).one()
+    assert crf.funder.cash_first
+    lines = list(
+        db.session.scalars(
+            select(Disbursement).where(
+                Disbursement.grant_id == crf.id, Disbursement.reverses_id.is_(None)
+            )
+        )
+    )
+    assert all(
+        date(2026, 4, 1) <= line.awarded_on <= date(2026, 6, 30) for line in lines
+    )
+    people = [line for line in lines if line.household_id is not None]
+    assert len(people) >= 60
+    assert all(
+        line.requested_on and line.requested_on <= line.awarded_on for line in people
+    )
+    cash_first = {"bank-transfer", "cash", "cash-out-voucher"}
+    assert all(
+        line.delivery_method in cash_first or line.method_reason for line in lines
+    )
+    assert any(line.delivery_method not in cash_first for line in people)
+    running = [line for line in lines if line.household_id is None]
+    assert running and all(
+        line.access_route == AccessRoute.NOT_APPLICABLE for line in running
+    )
+    assert "Crisis and Resilience Fund (HCC-CRF1-2026), April to June 2026" in output
 
 
 def test_seed_demo_loads_a_year_through_the_services_once(app, runner):
@@ -135,7 +169,9 @@ def test_seed_demo_loads_a_year_through_the_services_once(app, runner):
             .outerjoin(Disbursement, Disbursement.grant_id == Grant.id)
             .group_by(Grant.id)
         ).all()
-        assert len(rows) == 4
+        assert (
+            len(rows) == 5
+        )  # four of 2023-24, and the 2026 Crisis and Resilience Fund
         for grant, spent_pence in rows:
             remaining = grant.total - from_pence(spent_pence)
             assert remaining > 0
@@ -192,6 +228,7 @@ def test_seed_demo_loads_a_year_through_the_services_once(app, runner):
         assert inconsistent == 0
         _check_activity_programme(output)
         _check_voucher_stock(output, hsf)
+        _check_crisis_and_resilience_quarter(output)
 
         # One user per role, none asked to change their password.
         users = db.session.execute(select(User.role, User.must_change_password)).all()

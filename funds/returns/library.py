@@ -73,7 +73,7 @@ def available() -> list[Available]:
     """The built-in definitions, then the managers' own (latest version of each)."""
     result = [
         Available(d.key, d.version, d.title, d.description, True)
-        for d in built_in_definitions().values()
+        for d in sorted(built_in_definitions().values(), key=lambda d: d.title)
     ]
     for row in _latest_saved():
         result.append(

@@ -239,12 +239,12 @@ class TablesSheet:
         scale = ws.page_setup.scale or 100
         page = printable_height(self.sheet.orientation, scale)
         used = 0.0
-        width_all = sum(self.widths)
         for placed in self.placed:
             heights = {placed.title: 22.0}
             if placed.note is not None:
-                lines = wrapped_lines(placed.table.definition.note, width_all)
-                heights[placed.note] = lines * ROW_HEIGHT
+                span = sum(self.widths[: len(placed.table.columns) + 1])
+                lines = wrapped_lines(placed.table.definition.note, span)
+                heights[placed.note] = lines * ROW_HEIGHT + 2
             labels = [placed.table.heading, *[c.label for c in placed.table.columns]]
             lines = max(
                 wrapped_lines(label, width)
@@ -273,6 +273,9 @@ class TablesSheet:
                 row_number += 1
             ws.append([text_cell(ws, table.definition.title, font=TITLE)])
             if placed.note is not None:
+                # The note spans the table's width and wraps inside it.
+                last = get_column_letter(len(table.columns) + 1)
+                ws.merged_cells.add(f"A{placed.note}:{last}{placed.note}")
                 ws.append(
                     [text_cell(ws, table.definition.note, font=ITALIC, alignment=WRAP)]
                 )
