@@ -133,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
     from funds.grants.views import bp as grants_bp
     from funds.main.views import bp as main_bp
     from funds.people.views import bp as people_bp
+    from funds.returns.definition_views import bp as definitions_bp
     from funds.returns.views import bp as returns_bp
     from funds.taxonomy.views import bp as taxonomy_bp
     from funds.vouchers.views import bp as vouchers_bp
@@ -147,6 +148,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(activities_bp, url_prefix="/activities")
     app.register_blueprint(vouchers_bp, url_prefix="/vouchers")
     app.register_blueprint(returns_bp, url_prefix="/returns")
+    app.register_blueprint(definitions_bp, url_prefix="/returns/definitions")
 
 
 def register_hooks(app: Flask) -> None:

@@ -14,7 +14,7 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("disbursements.index", "Awards", ("disbursements.",)),
     ("activities.index", "Activities", ("activities.",)),
     ("vouchers.index", "Vouchers", ("vouchers.",)),
-    ("returns.index", "Returns", ("returns.",)),
+    ("returns.index", "Returns", ("returns.", "definitions.")),
     (
         "people.households",
         "Households",

@@ -356,8 +356,11 @@ class Engine:
     def _ledger_distinct(self, measure: Measure, dims: list[Dimension]) -> dict:
         context = self.context
         inner_dims = self._first_split(dims)
+        # One expression object each, in the select list and the GROUP BY alike: PostgreSQL
+        # matches them by their text, bound parameters included.
+        expressions = [d.expression(context, LEDGER) for d in inner_dims]
         labelled = [
-            d.expression(context, LEDGER).label(f"d_{d.key}") for d in inner_dims
+            e.label(f"d_{d.key}") for e, d in zip(expressions, inner_dims, strict=True)
         ]
         key = beneficiary_key()
         first_on = func.min(
@@ -374,11 +377,7 @@ class Engine:
                 *context.ledger_where(),
                 kind_expression().in_(measure.beneficiaries),
             )
-            .group_by(
-                key,
-                Disbursement.young_person_id,
-                *[d.expression(context, LEDGER) for d in inner_dims],
-            )
+            .group_by(key, Disbursement.young_person_id, *expressions)
             .having(func.sum(pence_of(Disbursement.amount)) > 0)
             .subquery("helped")
         )
@@ -406,20 +405,18 @@ class Engine:
     def _participants(self, dims: list[Dimension]) -> dict:
         context = self.context
         inner_dims = self._first_split(dims)
+        expressions = [d.expression(context, ACTIVITIES) for d in inner_dims]
         helped = (
             context.attendances(
                 Attendance.young_person_id.label("person_id"),
                 *[
-                    d.expression(context, ACTIVITIES).label(f"d_{d.key}")
-                    for d in inner_dims
+                    e.label(f"d_{d.key}")
+                    for e, d in zip(expressions, inner_dims, strict=True)
                 ],
                 func.min(ActivitySession.held_on).label("first_on"),
             )
             .where(*context.live_sessions_where())
-            .group_by(
-                Attendance.young_person_id,
-                *[d.expression(context, ACTIVITIES) for d in inner_dims],
-            )
+            .group_by(Attendance.young_person_id, *expressions)
             .subquery("attendance_helped")
         )
         return self._count_people(helped, dims, ACTIVITIES)
