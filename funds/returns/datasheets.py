@@ -147,36 +147,36 @@ def ledger_sheet(engine: Engine) -> DataSheet:
     )
 
 
-def _first_flags(engine: Engine, partitions) -> list[tuple]:
-    """Per partition: a subquery flagging each beneficiary's first line helped (by id)."""
+def _first_flags(engine: Engine, partitions) -> list:
+    """Per partition: 1 on each beneficiary's first line helped within it, else 0.
+
+    Window functions over the sheet's own query (a joined subquery would make SQLite scan
+    it once per line): lines are ranked within (in period?, beneficiary, partition), awards
+    before reversals, then by date; a beneficiary whose lines there net to nothing or less
+    was not helped. Lines before the period (to-date sheets) are never flagged.
+    """
     context = engine.context
     key = beneficiary_key()
+    in_period = case((context.in_period(), 1), else_=0)
     flags = []
-    for index, partition in enumerate(partitions):
+    for partition in partitions:
         expressions = [DIMENSIONS[k].expression(context, LEDGER) for k in partition]
-        within = [key, *expressions]
-        ranked = (
-            context.ledger(
-                Disbursement.id.label("line_id"),
-                func.row_number()
-                .over(
-                    partition_by=within,
-                    order_by=(
-                        case((Disbursement.reverses_id.is_(None), 0), else_=1),
-                        Disbursement.awarded_on,
-                        Disbursement.id,
-                    ),
-                )
-                .label("rank"),
-                func.sum(pence_of(Disbursement.amount))
-                .over(partition_by=within)
-                .label("net"),
-            )
-            .where(*context.ledger_where(), key != "")
-            .subquery(f"first_{index}")
+        within = [in_period, key, *expressions]
+        rank = func.row_number().over(
+            partition_by=within,
+            order_by=(
+                case((Disbursement.reverses_id.is_(None), 0), else_=1),
+                Disbursement.awarded_on,
+                Disbursement.id,
+            ),
         )
-        flag = case((and_(ranked.c.rank == 1, ranked.c.net > 0), 1), else_=0)
-        flags.append((ranked, flag))
+        net = func.sum(pence_of(Disbursement.amount)).over(partition_by=within)
+        flags.append(
+            case(
+                (and_(in_period == 1, key != "", rank == 1, net > 0), 1),
+                else_=0,
+            )
+        )
     return flags
 
 
@@ -220,14 +220,12 @@ def ledger_rows(engine: Engine, sheet: DataSheet) -> Iterator[list]:
         if column.key.startswith("dim:"):
             expressions.append(DIMENSIONS[column.key[4:]].expression(context, LEDGER))
         elif column.key.startswith("first:"):
-            expressions.append(flags[partitions.index(_partition(column.key))][1])
+            expressions.append(flags[partitions.index(_partition(column.key))])
         else:
             expressions.append(values[column.key])
-    query = context.ledger(*expressions)
-    for ranked, _ in flags:
-        query = query.outerjoin(ranked, ranked.c.line_id == Disbursement.id)
     query = (
-        query.where(*context.ledger_where(to_date=sheet.to_date))
+        context.ledger(*expressions)
+        .where(*context.ledger_where(to_date=sheet.to_date))
         .order_by(Disbursement.awarded_on, Disbursement.id)
         .execution_options(yield_per=2000)
     )

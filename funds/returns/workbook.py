@@ -15,8 +15,6 @@ from openpyxl.worksheet.pagebreak import Break
 
 from funds.returns.context import ACTIVITIES, LEDGER
 from funds.returns.datasheets import (
-    DATE,
-    MONEY,
     DataSheet,
     ledger_rows,
     ledger_sheet,
@@ -54,7 +52,7 @@ from funds.returns.xlsx import (
     TOTAL_FILL,
     WRAP,
     WRAP_LABEL,
-    StreamCells,
+    DataRows,
     add_table,
     date_cell,
     formula_cell,
@@ -553,22 +551,11 @@ def write_data_sheet(workbook, sheet: DataSheet, rows: Iterable[list]) -> None:
     )
     ws.print_title_rows = "1:1"
     ws.row_dimensions[1].height = 3 * ROW_HEIGHT + 4
-    ws.append(header_row(ws, sheet.headings))
-    cells = StreamCells(ws)
-    kinds = [c.kind for c in sheet.columns]
+    out = DataRows(ws, [c.kind for c in sheet.columns])
+    out.header(header_row(ws, sheet.headings))
     written = 0
     for row in rows:
-        out = []
-        for value, kind in zip(row, kinds, strict=True):
-            if kind == MONEY:
-                out.append(cells.money(value))
-            elif kind == DATE:
-                out.append(cells.date(value))
-            elif isinstance(value, str):
-                out.append(cells.text(value))
-            else:
-                out.append(value)
-        ws.append(out)
+        out.append(row)
         written += 1
     if written != sheet.rows:
         raise RuntimeError(

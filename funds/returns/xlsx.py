@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ERROR_CODES, Cell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._writer import WorksheetWriter, write_cell
@@ -73,16 +73,6 @@ MIN_SCALE = 73
 def xml_safe(text: str) -> str:
     """The text with anything a workbook cannot hold replaced by U+FFFD."""
     return _XML_UNSAFE.sub("\ufffd", text)
-
-
-def needs_text_cell(text: str) -> bool:
-    """Whether a string must be written as an explicit, quote-prefixed text cell."""
-    return (
-        text[:1] in DANGEROUS_LEAD
-        or text.lstrip()[:1] in DANGEROUS_LEAD
-        or text in ERROR_CODES
-        or _XML_UNSAFE.search(text) is not None
-    )
 
 
 class FormulaCell(Cell):
@@ -221,36 +211,78 @@ def header_row(ws, labels: list[str], *, numeric_from: int | None = None) -> lis
     ]
 
 
-class StreamCells:
-    """Cells for streamed data rows: each style is built once and shared by every cell.
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_EPOCH = date(1899, 12, 30)
 
-    Setting ``number_format`` on each of 100,000 cells costs a registry look-up per cell;
-    sharing one cell's style array (openpyxl's ``_style``) costs nothing.
+
+class DataRows:
+    """Streams a data sheet's rows straight to its XML, one lxml element a row.
+
+    openpyxl makes, checks and styles a cell object for every value; a data sheet of a
+    million lines does not need that. Each column has a kind (``date``, ``money``,
+    ``number``, ``text``); text that could be read as a formula gets Excel's quote prefix,
+    and anything a workbook cannot hold is replaced (``xml_safe``). Use instead of
+    ``ws.append`` once the sheet exists; ``ws.close()`` (saving the workbook) ends it.
     """
 
-    def __init__(self, ws):
+    def __init__(self, ws, kinds: list[str]):
+        from lxml.etree import Element, SubElement
+
+        self._element, self._sub = Element, SubElement
         self.ws = ws
-        self._date = date_cell(ws, None)._style
-        self._money = money_cell(ws, None)._style
+        self.kinds = kinds
+        self.letters = [get_column_letter(i) for i in range(1, len(kinds) + 1)]
+        self.date_style = str(date_cell(ws, None).style_id)
+        self.money_style = str(money_cell(ws, None).style_id)
+        self.quoted_style = str(text_cell(ws, "=").style_id)
+        self._xf = ws._writer.xf.send(True)
+        self._data = self._xf.element("sheetData")
+        self._data.__enter__()
+        ws._rows = self  # the sheet's close() ends the data here
+        self.row = 0
 
-    def date(self, value) -> Cell:
-        cell = Cell(self.ws, row=1, column=1, value=value)
-        cell._style = self._date
-        return cell
+    def header(self, cells: list[Cell]) -> None:
+        """The heading row, as ordinary styled cells."""
+        self.row += 1
+        attrs = {"r": str(self.row)}
+        attrs.update(self.ws.row_dimensions.get(self.row, {}))
+        with self._xf.element("row", attrs):
+            for column, cell in enumerate(cells, start=1):
+                cell.row, cell.column = self.row, column
+                write_cell(self._xf, self.ws, cell, cell.has_style)
 
-    def money(self, value) -> Cell:
-        cell = Cell(self.ws, row=1, column=1, value=value)
-        cell._style = self._money
-        return cell
+    def append(self, values) -> None:
+        self.row += 1
+        number = str(self.row)
+        sub = self._sub
+        row = self._element("row", r=number)
+        for letter, kind, value in zip(self.letters, self.kinds, values, strict=True):
+            if value is None or value == "":
+                continue
+            ref = letter + number
+            if kind == "date":
+                cell = sub(row, "c", r=ref, s=self.date_style)
+                sub(cell, "v").text = str((value - _EPOCH).days)
+            elif kind == "money":
+                cell = sub(row, "c", r=ref, s=self.money_style)
+                sub(cell, "v").text = format(value, "f")
+            elif isinstance(value, str):
+                text = xml_safe(value) if _XML_UNSAFE.search(value) else value
+                cell = sub(row, "c", r=ref, t="inlineStr")
+                if text[:1] in DANGEROUS_LEAD or text.lstrip()[:1] in DANGEROUS_LEAD:
+                    cell.set("s", self.quoted_style)
+                node = sub(sub(cell, "is"), "t")
+                node.text = text
+                if text != text.strip():
+                    node.set(_XML_SPACE, "preserve")
+            else:
+                cell = sub(row, "c", r=ref, t="n")
+                sub(cell, "v").text = str(value)
+        self._xf.write(row)
 
-    def text(self, value):
-        """User text: a plain str when harmless (fast), else a safe text cell."""
-        if value is None or value == "":
-            return ""
-        text = str(value)
-        if needs_text_cell(text):
-            return text_cell(self.ws, text)
-        return text
+    def close(self) -> None:
+        self._data.__exit__(None, None, None)
+        self.ws._writer.xf.send(None)
 
 
 # --- sheets ----------------------------------------------------------------------------------
