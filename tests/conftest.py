@@ -474,6 +474,11 @@ def records(
         "session_id": create_session(grant, "50.00", attendees=(person,)),
         "batch_id": create_batch(grant, quantity=2),
         "item_id": item_id("Fridge"),
+        # A return definition, a draft of one, its second sheet's first table.
+        "key": "hsf",
+        "sheet": 2,
+        "table": 1,
+        "direction": "up",
     }
     with app.app_context():
         ids["funder_id"] = db.session.get(Grant, grant).funder_id
@@ -492,5 +497,9 @@ def records(
         db.session.commit()
         ids["return_id"] = submitted.id
         ids["lock_id"] = db.session.scalars(db.select(PeriodLock.id)).one()
+        from funds.returns.drafts import copy_definition
+
+        ids["draft_id"] = copy_definition("hsf", actor=manager).id
+        db.session.commit()
         assert db.session.get(Funder, ids["funder_id"])
     return ids

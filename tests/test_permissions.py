@@ -14,13 +14,26 @@ SPECIAL_GET = {
     "returns.prepare": 422,  # no grant, return or period chosen in the query string
     "returns.download": 400,  # likewise: nothing to build
     "returns.submit": 422,  # likewise: nothing to submit
+    "definitions.preview": 422,  # no grant or period chosen to preview on
+    "definitions.preview_workbook": 400,  # likewise
+}
+#: Routes that end the record the others use: tried last (before signing out).
+LAST = {
+    "definitions.move": 1,
+    "definitions.remove": 1,
+    "definitions.sheet_move": 1,
+    "definitions.sheet_remove": 1,
+    "definitions.save": 2,
+    "definitions.discard": 3,
+    "auth.logout": 4,
 }
 
 
 def _routes(app):
-    # Sign-out last: it ends the session the other checks use.
+    # Sign-out last: it ends the session the other checks use (and saving or discarding
+    # a draft ends the draft).
     rules = sorted(
-        app.url_map.iter_rules(), key=lambda r: (r.endpoint == "auth.logout", r.rule)
+        app.url_map.iter_rules(), key=lambda r: (LAST.get(r.endpoint, 0), r.rule)
     )
     for rule in rules:
         if rule.endpoint == "static":
