@@ -26,7 +26,10 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """``<int:...>`` limited to what a database id can be, so a huge number is a 404."""
+    """``<int:...>`` limited to what a database id can be, so a huge number is a 404, and
+    to the digits 0 to 9 (``\\d`` would take ``１``, a full-width one, as 1)."""
+
+    regex = r"[0-9]+"
 
     def to_python(self, value: str) -> int:
         number = super().to_python(value)

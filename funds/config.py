@@ -26,6 +26,9 @@ def default_config(app: Flask) -> dict:
         # How many proxies set X-Forwarded-For in front of the app (0 = none).
         "PROXY_COUNT": 0,
         "TRUSTED_HOSTS": None,
+        # How long a request waits for a lock another request holds (SQLite's write lock,
+        # a PostgreSQL row) before it is answered "busy: try again" (milliseconds).
+        "LOCK_TIMEOUT_MS": 15000,
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 500 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -7,6 +7,7 @@ import uuid
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from funds.extensions import db
@@ -37,6 +38,12 @@ class NotAllowed(FundsError):
 
 class Conflict(FundsError):
     """The action clashes with what is already recorded (a double submission, a lock)."""
+
+
+def is_lock_timeout(error: OperationalError) -> bool:
+    """Whether the database gave up waiting for a lock (try again), not a real fault."""
+    text = str(getattr(error, "orig", error)).lower()
+    return "database is locked" in text or "lock timeout" in text
 
 
 def apply_to_form(form, error: FundsError) -> None:
@@ -94,6 +101,21 @@ def register_error_handlers(app: Flask) -> None:
         if error.code == 405 and error.valid_methods:
             return response[0], 405, {"Allow": ", ".join(error.valid_methods)}
         return response
+
+    @app.errorhandler(OperationalError)
+    def database_busy(error):
+        # SQLite: another request kept the write lock past the busy timeout. Whatever
+        # this request did is rolled back: say so, and that trying again will work.
+        db.session.rollback()
+        if not is_lock_timeout(error):
+            return unexpected_error(error)
+        log.warning("database busy: %s", str(error.orig)[:200])
+        page, code = _render(
+            503,
+            "Many changes are being saved at this moment. Nothing was recorded: wait a "
+            "few seconds and try again.",
+        )
+        return page, code, {"Retry-After": "5"}
 
     @app.errorhandler(Exception)
     def unexpected_error(error):

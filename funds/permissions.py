@@ -31,6 +31,9 @@ CATALOGUE_READERS = frozenset({Role.MANAGER, Role.FINANCE, Role.ADMIN})
 STOCK_KEEPERS = frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN})
 #: Who reads and downloads funder returns (managers prepare and submit; finance checks).
 RETURN_READERS = frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN})
+#: Who submits returns, which locks the period: managers prepare them; finance checks every
+#: penny and locks the period once a return is sent (DESIGN.md). Unlocking needs a manager.
+RETURN_SUBMITTERS = frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN})
 #: Who may see beneficiaries' names and contact details (finance works from references).
 NAME_ROLES = frozenset({Role.STAFF, Role.MANAGER, Role.ADMIN})
 
@@ -106,7 +109,7 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "returns.index": RETURN_READERS,
     "returns.prepare": RETURN_READERS,
     "returns.download": RETURN_READERS,
-    "returns.submit": MANAGERS,
+    "returns.submit": RETURN_SUBMITTERS,
     "returns.detail": RETURN_READERS,
     "returns.stored_workbook": RETURN_READERS,
     "returns.grant_history": RETURN_READERS,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from funds.audit import record_event
+from funds.database import writes
 from funds.disbursements.services import AwardInput, record_disbursement
 from funds.errors import NotAllowed, ValidationError
 from funds.extensions import db
@@ -73,6 +74,7 @@ class SessionInput:
     notes: str | None = None
 
 
+@writes
 def record_session(
     data: SessionInput,
     *,
@@ -169,6 +171,7 @@ def record_session(
     return session
 
 
+@writes
 def set_attendance(
     session: ActivitySession,
     *,

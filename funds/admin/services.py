@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from funds.audit import record_event
 from funds.auth.passwords import hash_password
 from funds.auth.services import check_new_password, normalise_email
+from funds.database import writes
 from funds.errors import NotAllowed, ValidationError
 from funds.extensions import db
 from funds.models import Role, User
@@ -25,6 +26,7 @@ def temporary_password() -> str:
     return "-".join(secrets.token_urlsafe(6) for _ in range(3))
 
 
+@writes
 def create_user(
     *,
     actor: User | None,
@@ -83,6 +85,7 @@ def _last_active_admin(user: User) -> bool:
     return admins <= 1
 
 
+@writes
 def change_role(user: User, *, actor: User, role: Role) -> None:
     """Give a user another role; their sessions end so the new role applies at once."""
     role = Role(role)
@@ -98,6 +101,7 @@ def change_role(user: User, *, actor: User, role: Role) -> None:
     db.session.flush()
 
 
+@writes
 def disable_user(user: User, *, actor: User) -> None:
     """Stop a user signing in; any session they have open ends with their next request."""
     _refuse_self(actor, user, "disable")
@@ -119,6 +123,7 @@ def disable_user(user: User, *, actor: User) -> None:
     db.session.flush()
 
 
+@writes
 def enable_user(user: User, *, actor: User) -> None:
     """Let a disabled user sign in again."""
     if not user.disabled:
@@ -134,6 +139,7 @@ def enable_user(user: User, *, actor: User) -> None:
     db.session.flush()
 
 
+@writes
 def reset_password(user: User, *, actor: User) -> str:
     """Give a user a new temporary password (returned once) and end their sessions."""
     _refuse_self(actor, user, "reset the password of")

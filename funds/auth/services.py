@@ -16,6 +16,7 @@ from funds.auth.passwords import (
     spend_verification_time,
     verify_password,
 )
+from funds.database import writes
 from funds.errors import FundsError, ValidationError
 from funds.extensions import db
 from funds.models import LoginFailure, User
@@ -72,6 +73,7 @@ def _record_failure(*, email: str, ip: str, user: User | None, reason: str) -> N
     )
 
 
+@writes
 def authenticate(email: str, password: str, *, ip: str) -> User:
     """Check an email and password and return the user.
 
@@ -106,6 +108,7 @@ def authenticate(email: str, password: str, *, ip: str) -> User:
     return user
 
 
+@writes
 def confirm_password(user: User, password: str) -> None:
     """Re-check the signed-in user's password before a sensitive action.
 
@@ -117,6 +120,7 @@ def confirm_password(user: User, password: str) -> None:
     record_event("auth.reauth", actor=user, obj=user)
 
 
+@writes
 def end_session(user: User) -> None:
     """Sign out: rotate the session token so a copied cookie stops working."""
     user.session_token = new_session_token()
@@ -136,6 +140,7 @@ def check_new_password(user_name: str, email: str, password: str) -> None:
         raise ValidationError(problem, field="new_password")
 
 
+@writes
 def change_own_password(
     user: User, *, current_password: str, new_password: str
 ) -> None:

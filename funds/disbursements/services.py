@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from funds.audit import record_event
 from funds.balances import available_to_award
@@ -283,8 +284,7 @@ def record_disbursement(
         idempotency_key=idempotency_key or None,
         created_by_id=actor.id,
     )
-    db.session.add(disbursement)
-    db.session.flush()
+    _insert_once(disbursement, idempotency_key)
     record_event(
         "disbursement.create",
         actor=actor,
@@ -299,6 +299,29 @@ def record_disbursement(
             after={"grant": grant.reference, "amount": data.amount},
         )
     return disbursement
+
+
+def _insert_once(disbursement: Disbursement, idempotency_key: str | None) -> None:
+    """Insert the line; if another transaction (on another grant, so not serialised by
+    the grant's lock) took the same form token first, say so instead of failing.
+
+    :raises AlreadyRecorded: with the id of the line the other request recorded.
+    """
+    savepoint = db.session.begin_nested()
+    db.session.add(disbursement)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        existing = idempotency_key and db.session.scalar(
+            select(Disbursement.id).where(
+                Disbursement.idempotency_key == idempotency_key
+            )
+        )
+        if not existing:
+            raise
+        raise AlreadyRecorded(existing) from None
+    savepoint.commit()
 
 
 def reverse_disbursement(

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from funds.audit import record_event
-from funds.database import lock_for_update
+from funds.database import lock_for_update, writes
 from funds.errors import NotAllowed, ValidationError
 from funds.extensions import db
 from funds.grants.queries import allocated_to_lines, spent_in_category, spent_on_grant
@@ -51,6 +51,7 @@ def _unique(
 # --- funders ---------------------------------------------------------------------------
 
 
+@writes
 def create_funder(
     *,
     actor: User,
@@ -113,6 +114,7 @@ def _clean_categories(categories: list[str]) -> list[str]:
     return cleaned
 
 
+@writes
 def add_funder_categories(
     funder: Funder, *, actor: User, categories: list[str]
 ) -> list[FunderCategory]:
@@ -143,6 +145,7 @@ def add_funder_categories(
 # --- teams and taxonomy ------------------------------------------------------------------
 
 
+@writes
 def create_team(*, actor: User, name: str) -> Team:
     """Add a team."""
     _require_manager(actor)
@@ -161,6 +164,7 @@ def create_team(*, actor: User, name: str) -> Team:
     return team
 
 
+@writes
 def create_spend_category(
     *, actor: User, name: str, is_activity: bool = False
 ) -> SpendCategory:
@@ -186,6 +190,7 @@ def create_spend_category(
     return category
 
 
+@writes
 def create_item_type(*, actor: User, category_id: int, name: str) -> ItemType:
     """Add an item type to a category."""
     _require_manager(actor)
@@ -212,6 +217,7 @@ def create_item_type(*, actor: User, category_id: int, name: str) -> ItemType:
     return item
 
 
+@writes
 def set_item_active(item: ItemType, *, actor: User, active: bool) -> None:
     """Retire an item type (it stays on past awards) or bring it back."""
     _require_manager(actor)
@@ -228,6 +234,7 @@ def set_item_active(item: ItemType, *, actor: User, active: bool) -> None:
     db.session.flush()
 
 
+@writes
 def map_item_type(
     item: ItemType, *, actor: User, funder: Funder, category_id: int | None
 ) -> None:
@@ -295,6 +302,7 @@ def set_funder_mapping(
     return changed
 
 
+@writes
 def set_funder_reporting(
     funder: Funder,
     *,
@@ -359,6 +367,7 @@ def set_funder_reporting(
 # --- grants ---------------------------------------------------------------------------
 
 
+@writes
 def create_grant(
     *,
     actor: User,
@@ -471,7 +480,8 @@ def update_grant(
 def change_grant_total(
     grant: Grant, *, actor: User, new_total: Decimal, reason: str
 ) -> GrantTotalChange:
-    """Change what a grant is worth; never below what is spent or set aside in budget lines.
+    """Change what a grant is worth; never below what is spent and held in unissued
+    vouchers (so "available to award" never goes below zero), nor below its budget lines.
 
     :raises ValidationError: on ``new_total`` or ``reason``.
     """
@@ -483,10 +493,15 @@ def change_grant_total(
         raise ValidationError("Enter a total of £0.01 or more", field="new_total")
     if new_total == grant.total:
         raise ValidationError("This is already the grant's total", field="new_total")
+    from funds.balances import voucher_stock
+
     spent = spent_on_grant(grant.id)
-    if new_total < spent:
+    held = voucher_stock(grant.id)
+    if new_total < spent + held:
+        held_words = f" and held in vouchers not yet given out ({format_money(held)})"
         raise ValidationError(
-            f"The total cannot be less than is already spent ({format_money(spent)})",
+            f"The total cannot be less than is already spent ({format_money(spent)})"
+            + (held_words if held else ""),
             field="new_total",
         )
     allocated = allocated_to_lines(grant.id)

@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import func, or_, select
 
 from funds.audit import record_event
+from funds.database import writes
 from funds.errors import Conflict, NotAllowed, ValidationError
 from funds.extensions import db
 from funds.models import (
@@ -258,6 +259,7 @@ def young_person_duplicates(
     return list(db.session.scalars(query.order_by(YoungPerson.id).limit(5)))
 
 
+@writes
 def create_household(
     data: HouseholdInput, *, actor: User, check_duplicates: bool = False
 ) -> Household:
@@ -291,6 +293,7 @@ def _refuse_erased(record, what: str) -> None:
         )
 
 
+@writes
 def update_household(
     household: Household, data: HouseholdInput, *, actor: User
 ) -> None:
@@ -361,6 +364,7 @@ def _young_person_values(data: YoungPersonInput, *, today: date) -> dict:
     }
 
 
+@writes
 def create_young_person(
     data: YoungPersonInput,
     *,
@@ -391,6 +395,7 @@ def create_young_person(
     return person
 
 
+@writes
 def update_young_person(
     person: YoungPerson, data: YoungPersonInput, *, actor: User, today: date
 ) -> None:

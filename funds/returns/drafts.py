@@ -9,6 +9,7 @@ import re
 from sqlalchemy import func, select
 
 from funds.audit import record_event
+from funds.database import writes
 from funds.errors import NotAllowed, ValidationError
 from funds.extensions import db
 from funds.models import DefinitionDraft, ReturnDefinition, Role, User
@@ -80,6 +81,7 @@ def _new_draft(
     return draft
 
 
+@writes
 def copy_definition(
     key: str, *, actor: User, version: int | None = None
 ) -> DefinitionDraft:
@@ -104,6 +106,7 @@ def copy_definition(
     return draft
 
 
+@writes
 def edit_saved(key: str, *, actor: User) -> DefinitionDraft:
     """A draft of a saved (not built-in) definition's next version."""
     _require_editor(actor)
@@ -120,6 +123,7 @@ def edit_saved(key: str, *, actor: User) -> DefinitionDraft:
     return draft
 
 
+@writes
 def import_definition(definition: Definition, *, actor: User) -> DefinitionDraft:
     """A draft from a file that has already been read and checked.
 
@@ -160,6 +164,7 @@ def _change(
     )
 
 
+@writes
 def set_details(
     draft: DefinitionDraft, *, actor: User, key: str, title: str, description: str
 ) -> None:
@@ -196,6 +201,7 @@ def _table_at(body: dict, sheet: int, table: int) -> dict:
         raise ValidationError("That table is no longer in the draft") from error
 
 
+@writes
 def set_table(
     draft: DefinitionDraft,
     *,
@@ -235,6 +241,7 @@ def set_table(
     )
 
 
+@writes
 def move_table(
     draft: DefinitionDraft, *, actor: User, sheet: int, table: int, by: int
 ) -> None:
@@ -266,6 +273,7 @@ def move_table(
     _change(draft, body, actor=actor, what=f"moved “{moved.get('title')}”")
 
 
+@writes
 def remove_table(
     draft: DefinitionDraft, *, actor: User, sheet: int, table: int
 ) -> None:
@@ -276,6 +284,7 @@ def remove_table(
     _change(draft, body, actor=actor, what=f"removed “{removed.get('title')}”")
 
 
+@writes
 def add_table(draft: DefinitionDraft, *, actor: User, sheet: int) -> int:
     """Add a new table at the end of a sheet of tables; returns its position."""
     _require_editor(actor)
@@ -293,6 +302,7 @@ def add_table(draft: DefinitionDraft, *, actor: User, sheet: int) -> int:
     return len(target["tables"]) - 1
 
 
+@writes
 def set_sheet(
     draft: DefinitionDraft, *, actor: User, sheet: int, name: str, orientation: str
 ) -> None:
@@ -305,6 +315,7 @@ def set_sheet(
     _change(draft, body, actor=actor, what=f"sheet “{name}”", field="name")
 
 
+@writes
 def move_sheet(draft: DefinitionDraft, *, actor: User, sheet: int, by: int) -> None:
     _require_editor(actor)
     body = copy.deepcopy(draft.body)
@@ -316,6 +327,7 @@ def move_sheet(draft: DefinitionDraft, *, actor: User, sheet: int, by: int) -> N
     _change(draft, body, actor=actor, what="moved a sheet")
 
 
+@writes
 def add_sheet(draft: DefinitionDraft, *, actor: User, name: str) -> None:
     _require_editor(actor)
     body = copy.deepcopy(draft.body)
@@ -323,6 +335,7 @@ def add_sheet(draft: DefinitionDraft, *, actor: User, name: str) -> None:
     _change(draft, body, actor=actor, what=f"added sheet “{name}”", field="name")
 
 
+@writes
 def remove_sheet(draft: DefinitionDraft, *, actor: User, sheet: int) -> None:
     _require_editor(actor)
     body = copy.deepcopy(draft.body)
@@ -333,6 +346,7 @@ def remove_sheet(draft: DefinitionDraft, *, actor: User, sheet: int) -> None:
     _change(draft, body, actor=actor, what=f"removed sheet “{removed.get('name')}”")
 
 
+@writes
 def set_value_labels(
     draft: DefinitionDraft, *, actor: User, dimension: str, labels: dict[str, str]
 ) -> None:
@@ -350,6 +364,7 @@ def set_value_labels(
     _change(draft, body, actor=actor, what=f"names of {dimension}", field="labels")
 
 
+@writes
 def save_version(draft: DefinitionDraft, *, actor: User) -> ReturnDefinition:
     """Keep the draft as the next version of its definition (never changed again); the
     draft is done with.
@@ -386,6 +401,7 @@ def save_version(draft: DefinitionDraft, *, actor: User) -> ReturnDefinition:
     return saved
 
 
+@writes
 def discard_draft(draft: DefinitionDraft, *, actor: User) -> None:
     _require_editor(actor)
     record_event(

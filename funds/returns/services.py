@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from funds.audit import record_event
-from funds.database import lock_for_update
+from funds.database import lock_for_update, writes
 from funds.errors import NotAllowed, ValidationError
 from funds.extensions import db
 from funds.models import (
@@ -31,6 +31,8 @@ from funds.returns.workbook import CoverFacts, build_workbook
 from funds.returns.xlsx import workbook_bytes
 
 MANAGER_ROLES = (Role.MANAGER, Role.ADMIN)
+#: Finance locks periods by submitting returns; only a manager unlocks one.
+SUBMIT_ROLES = (Role.FINANCE, Role.MANAGER, Role.ADMIN)
 
 
 def plain(value):
@@ -182,8 +184,8 @@ def submit_return(
     :raises NotAllowed: for a role that may not submit returns.
     :raises ValidationError: for a bad period or one overlapping an active lock.
     """
-    if actor.role not in MANAGER_ROLES:
-        raise NotAllowed("Only a manager can submit a return")
+    if actor.role not in SUBMIT_ROLES:
+        raise NotAllowed("Only a manager or finance can submit a return")
     lock_for_update(Grant, grant.id)
     check_period(grant, date_from, date_to)
     overlapping = db.session.scalar(
@@ -256,6 +258,7 @@ def submit_return(
     return submitted
 
 
+@writes
 def unlock_period(lock: PeriodLock, *, actor: User, reason: str) -> None:
     """Open a locked period again, with a reason (audited).
 

@@ -288,6 +288,25 @@ def test_a_total_can_come_down_to_exactly_what_is_spent(
         assert event.after == {"total": "450.00", "reason": "Underspend returned"}
 
 
+def test_a_total_cannot_go_below_what_is_spent_and_held_in_vouchers(
+    app, manager_id, create_grant, create_disbursement, create_batch
+):
+    """£100 block grant, £80 of vouchers held, £20 awarded: £30 would leave -£70."""
+    grant_id = create_grant("100.00")
+    create_batch(grant_id, quantity=4, face_value="20.00")
+    create_disbursement(grant_id, "20.00")
+    with app.app_context():
+        with pytest.raises(ValidationError, match=r"held in vouchers .*\(£80.00\)"):
+            _change_total(grant_id, manager_id, "30.00")
+        db.session.rollback()
+    with app.app_context():
+        assert _grant(grant_id).total == Decimal("100.00")
+        change = _change_total(grant_id, manager_id, "100.01", "A little more")
+        db.session.commit()
+        assert change.new_total == Decimal("100.01")
+    assert count(app, GrantTotalChange) == 1
+
+
 def test_a_total_cannot_go_below_its_budget_lines(app, manager_id, create_grant):
     grant_id = create_grant("1000.00")
     with app.app_context():

@@ -329,6 +329,42 @@ def test_many_clerks_at_once_never_overspend_a_block_grant(race_app, race_job):
     assert set(figures["audited"]) == figures["ids"]
 
 
+def test_one_form_token_sent_to_two_grants_at_once_is_recorded_once(race_app, race_job):
+    """The token's unique index decides (two grants: no grant lock is shared): the
+    second gets "already recorded", never a 500."""
+    from funds.grants.services import create_grant
+    from funds.models import User
+
+    race = race_app.config["RACE"]
+    with race_app.app_context():
+        other = create_grant(
+            actor=db.session.get(User, race["manager_id"]),
+            reference=f"RACE-{uuid.uuid4().hex[:8]}",
+            title="Another grant",
+            funder_id=race["funder_id"],
+            total=TOTAL,
+            starts_on=date(2024, 4, 1),
+            ends_on=date(2025, 3, 31),
+            control="block",
+        )
+        db.session.commit()
+        other_id = other.id
+        db.session.remove()
+        db.engine.dispose()
+    key = uuid.uuid4().hex
+    jobs = [
+        {**race_job, "idempotency_key": key},
+        {**race_job, "grant_id": other_id, "idempotency_key": key},
+    ]
+    outcomes = _race(race["url"], race["instance_path"], jobs, 1)
+    totals = _report("one token, two grants, at once", outcomes, 0.0)
+    assert totals["errors"] == []
+    assert totals["accepted"] == 1 and totals["already"] == 1
+    rows = _ledger_figures(race_app, race_job["grant_id"])["rows"]
+    rows += _ledger_figures(race_app, other_id)["rows"]
+    assert rows == 1
+
+
 def test_the_same_form_sent_twice_at_once_is_recorded_once(race_app, race_job):
     race = race_app.config["RACE"]
     job = {**race_job, "idempotency_key": uuid.uuid4().hex}

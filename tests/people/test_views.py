@@ -914,6 +914,16 @@ def test_unknown_people_are_not_found(app, client, staff, url):
     assert count(app, Household) == 0
 
 
+@pytest.mark.parametrize("digit", ["１", "١", "𝟏"])
+def test_an_id_is_written_with_ascii_digits_only(
+    client, staff, create_household, digit
+):
+    create_household()
+    assert client.get("/households/1").status_code == 200
+    assert client.get(f"/households/{digit}").status_code == 404
+    assert client.get(f"/awards/{digit}").status_code == 404
+
+
 @pytest.mark.parametrize(
     "url",
     ["/households", "/households/new", "/young-people", "/young-people/new"],

@@ -256,7 +256,7 @@ def test_after_an_unlock_the_page_names_the_later_entries(
 
 
 @pytest.mark.parametrize("role,status", [(Role.STAFF, 403), (Role.FINANCE, 200)])
-def test_finance_reads_returns_but_only_managers_submit(
+def test_finance_reads_returns_but_staff_do_not(
     app, client, login, create_user, hsf_year, role, status
 ):
     login(create_user(role))
@@ -266,8 +266,26 @@ def test_finance_reads_returns_but_only_managers_submit(
         ).status_code
         == status
     )
-    assert _submit(client, hsf_year["grant"]).status_code == 403
-    assert count(app, FunderReturn) == 0
+    if role == Role.STAFF:
+        assert _submit(client, hsf_year["grant"]).status_code == 403
+        assert count(app, FunderReturn) == 0
+
+
+def test_finance_locks_a_period_by_submitting_but_a_manager_unlocks_it(
+    app, client, login, create_user, hsf_year
+):
+    """DESIGN.md: finance locks periods once a return is submitted; undoing a lock needs
+    a manager's reason."""
+    login(create_user(Role.FINANCE))
+    assert _submit(client, hsf_year["grant"]).status_code == 302
+    with app.app_context():
+        lock = db.session.scalars(select(PeriodLock)).one()
+        assert lock.active
+        lock_id = lock.id
+    refused = client.post(f"/returns/locks/{lock_id}/unlock", data={"reason": "Oops"})
+    assert refused.status_code == 403
+    with app.app_context():
+        assert db.session.get(PeriodLock, lock_id).active
 
 
 def test_cli_builds_a_return(app, runner, hsf_year, tmp_path):
