@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 HOST ?= 127.0.0.1
+# The host names `make run` answers to (any other Host header gets 400).
+FUNDS_TRUSTED_HOSTS ?= ["$(HOST)", "localhost", "127.0.0.1"]
 FLASK := $(BIN)/flask --app app
 
 .PHONY: run test lint format assets clean-venv
@@ -23,7 +25,7 @@ run: $(VENV)/.runtime
 	$(FLASK) init-instance
 	$(FLASK) db upgrade
 	@echo "funds is running on http://$(HOST):$(PORT) (Ctrl+C to stop)"
-	$(BIN)/waitress-serve --listen=$(HOST):$(PORT) --threads=8 --call app:create_app
+	FUNDS_TRUSTED_HOSTS='$(FUNDS_TRUSTED_HOSTS)' $(BIN)/python -m funds.serve --listen=$(HOST):$(PORT)
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

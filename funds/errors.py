@@ -8,7 +8,7 @@ import uuid
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from funds.extensions import db
 
@@ -96,6 +96,14 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error):
         if error.code is None or error.code < 400:
             return error
+        if isinstance(error, SecurityError):
+            # A Host header the site does not answer to: no page can be built for it
+            # (its links would point at that host), so a short plain answer.
+            return (
+                "Bad request: this site does not answer to that host name.\n",
+                400,
+                {"Content-Type": "text/plain; charset=utf-8"},
+            )
         db.session.rollback()
         response = _render(error.code)
         if error.code == 405 and error.valid_methods:
