@@ -1,4 +1,4 @@
-"""``flask`` commands: init-instance, create-user, create-admin, seed-demo."""
+"""``flask`` commands: init-instance, create-user, create-admin, seed-demo, backup."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 from funds.admin.services import create_user
 from funds.errors import FundsError
@@ -179,4 +179,87 @@ def seed_demo() -> None:
         click.echo(f"  {role.value:<8} {email:<32} {password}")
 
 
-commands = [init_instance, create_user_command, create_admin, seed_demo]
+backup_group = AppGroup(
+    "backup", help="Back up the database, check a backup, restore one."
+)
+
+
+@backup_group.command("create")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    help="Folder for the backup and its manifest [default: instance/backups]",
+)
+def backup_create(out):
+    """Copy the database (consistently, while it is in use) and write its manifest."""
+    from pathlib import Path
+
+    from funds.backups import BackupError, create_backup
+
+    folder = Path(out) if out else Path(current_app.instance_path) / "backups"
+    try:
+        made = create_backup(folder)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    manifest = made.manifest
+    click.echo(f"Wrote {made.path} ({manifest['bytes']:,} bytes)")
+    click.echo(f"  manifest {made.manifest_path}")
+    click.echo(
+        f"  schema {manifest['schema_revision']}, "
+        f"{sum(manifest['row_counts'].values()):,} rows in {len(manifest['row_counts'])} tables, "
+        f"{len(manifest['grants'])} grants, sha256 {manifest['sha256'][:16]}…"
+    )
+
+
+@backup_group.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def backup_verify(file):
+    """Restore a backup into a scratch database and compare it with its manifest."""
+    from pathlib import Path
+
+    from funds.backups import BackupError, verify_backup
+
+    try:
+        problems = verify_backup(Path(file))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    if problems:
+        for problem in problems:
+            click.secho(f"  {problem}", fg="red", err=True)
+        raise click.ClickException("The backup does not match its manifest")
+    click.secho(f"{file}: restores exactly as its manifest says.", fg="green")
+
+
+@backup_group.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--force", is_flag=True, help="Replace a database that already holds data."
+)
+def backup_restore(file, force):
+    """Restore a backup into the configured database, then upgrade it."""
+    from pathlib import Path
+
+    from flask_migrate import upgrade
+
+    from funds.backups import BackupError, restore_backup
+    from funds.grants.queries import grants_overview
+    from funds.money import format_money
+
+    try:
+        manifest = restore_backup(Path(file), force=force)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    upgrade()
+    click.secho(
+        f"Restored {file} (taken {manifest['created_at']}), schema upgraded.",
+        fg="green",
+    )
+    for summary in grants_overview():
+        click.echo(
+            f"  {summary.grant.reference:<18} total {format_money(summary.grant.total):>14}"
+            f"  spent {format_money(summary.spent):>14}"
+        )
+
+
+commands = [init_instance, create_user_command, create_admin, seed_demo, backup_group]
