@@ -240,7 +240,7 @@ def test_many_clerks_through_four_gunicorn_workers_never_overspend(
             with lock:
                 if status == 302:
                     outcomes["accepted"] += 1
-                elif status == 422 and "more than is left" in page:
+                elif status == 422 and "more than is available to award" in page:
                     outcomes["refused"] += 1
                 else:
                     outcomes["other"].append(status)

@@ -234,8 +234,11 @@ def grant_choices(*, open_only: bool) -> list[Grant]:
     return list(db.session.scalars(query))
 
 
-def remaining_by_grant(grant_ids: list[int]) -> dict[int, Decimal]:
-    """What is left on each grant (total less net spend), in one grouped query."""
+def available_by_grant(grant_ids: list[int]) -> dict[int, Decimal]:
+    """What each grant has available to award (total less net spend less vouchers held),
+    in one query: the figure the award's own check uses."""
+    from funds.grants.queries import _per_grant_held
+
     if not grant_ids:
         return {}
     spent = (
@@ -247,9 +250,16 @@ def remaining_by_grant(grant_ids: list[int]) -> dict[int, Decimal]:
         .group_by(Disbursement.grant_id)
         .subquery()
     )
+    held = _per_grant_held()
     rows = db.session.execute(
-        select(Grant.id, pence_of(Grant.total) - func.coalesce(spent.c.spent, 0))
+        select(
+            Grant.id,
+            pence_of(Grant.total)
+            - func.coalesce(spent.c.spent, 0)
+            - func.coalesce(held.c.held, 0),
+        )
         .outerjoin(spent, spent.c.grant_id == Grant.id)
+        .outerjoin(held, held.c.grant_id == Grant.id)
         .where(Grant.id.in_(grant_ids))
     )
     return {grant_id: from_pence(pence) for grant_id, pence in rows}

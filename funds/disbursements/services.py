@@ -125,15 +125,17 @@ def _check_budget(
     if control == BudgetControl.WARN and can_confirm and confirm:
         return True
     if control == BudgetControl.BLOCK:
-        message = f"This is more than is left on {what}: {left} remaining"
+        message = (
+            f"This is more than is available to award from {what}: {left} available"
+        )
     elif can_confirm:
         message = (
-            f"This is more than is left on {what} ({left} remaining). "
+            f"This is more than is available to award from {what} ({left} available). "
             "Tick the box to confirm the overspend."
         )
     else:
         message = (
-            f"This is more than is left on {what} ({left} remaining). "
+            f"This is more than is available to award from {what} ({left} available). "
             "Only a manager can confirm an overspend."
         )
     raise Overspend(message, remaining=remaining, can_confirm=can_confirm)

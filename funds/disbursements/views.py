@@ -34,13 +34,13 @@ from funds.disbursements.queries import (
     AwardStory,
     Cursor,
     LedgerFilter,
+    available_by_grant,
     award_story,
     category_choices,
     grant_choices,
     item_choices,
     ledger_page,
     ledger_totals,
-    remaining_by_grant,
 )
 from funds.disbursements.services import (
     OVERRIDE_ROLES,
@@ -80,7 +80,7 @@ def _balance_sentence(grant) -> str:
     left = available_on_grant(grant)
     if left < 0:
         return f"{grant.reference} is now {format_money(-left)} overspent."
-    return f"{grant.reference} now has {format_money(left)} remaining."
+    return f"{grant.reference} now has {format_money(left)} available to award."
 
 
 def _story_or_404(disbursement_id: int) -> AwardStory:
@@ -157,12 +157,13 @@ def _prefill(args) -> dict:
 
 def _award_choices(form: AwardForm) -> None:
     grants = grant_choices(open_only=True)
-    remaining = remaining_by_grant([grant.id for grant in grants])
+    available = available_by_grant([grant.id for grant in grants])
     form.set_choices(
         [
             SelectChoice(
                 str(grant.id),
-                f"{grant.reference} – {grant.title} ({format_money(remaining[grant.id])} remaining)",
+                f"{grant.reference} – {grant.title} "
+                f"({format_money(available[grant.id])} available to award)",
             )
             for grant in grants
         ],

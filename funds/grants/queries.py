@@ -70,10 +70,19 @@ class GrantSummary:
     spent: Decimal
     unpaid: Decimal
     awards: int
+    #: Face value of the grant's vouchers bought and not yet issued (or returned).
+    held: Decimal = ZERO
 
     @property
     def remaining(self) -> Decimal:
+        """Total less net spend (vouchers not yet given out are not spent)."""
         return self.grant.total - self.spent
+
+    @property
+    def available(self) -> Decimal:
+        """Available to award: total less net spend less vouchers held. The one figure
+        the award form, its messages, the grant page and the overview all show."""
+        return self.grant.total - self.spent - self.held
 
     @property
     def percent_spent(self) -> int:
@@ -118,11 +127,30 @@ def _per_grant_totals():
     )
 
 
+def _per_grant_held():
+    """Face value of each grant's unissued vouchers, as a subquery (integer pence)."""
+    from funds.balances import UNISSUED
+    from funds.models import Voucher, VoucherBatch
+
+    return (
+        select(
+            VoucherBatch.grant_id.label("grant_id"),
+            func.sum(pence_of(VoucherBatch.face_value)).label("held"),
+        )
+        .join(Voucher, Voucher.batch_id == VoucherBatch.id)
+        .where(Voucher.status.in_(UNISSUED))
+        .group_by(VoucherBatch.grant_id)
+        .subquery()
+    )
+
+
 def grants_overview(
     *, include_closed: bool = True, grant_id: int | None = None
 ) -> list[GrantSummary]:
-    """Every grant (open ones first) with its spend, unpaid awards and award count."""
+    """Every grant (open ones first) with its spend, vouchers held, unpaid awards and
+    award count."""
     totals = _per_grant_totals()
+    held = _per_grant_held()
     query = (
         select(
             Grant,
@@ -130,9 +158,11 @@ def grants_overview(
             func.coalesce(totals.c.spent, 0),
             func.coalesce(totals.c.unpaid, 0),
             func.coalesce(totals.c.awards, 0),
+            func.coalesce(held.c.held, 0),
         )
         .join(Funder, Funder.id == Grant.funder_id)
         .outerjoin(totals, totals.c.grant_id == Grant.id)
+        .outerjoin(held, held.c.grant_id == Grant.id)
         .order_by(
             case((Grant.status == GrantStatus.OPEN, 0), else_=1),
             Grant.ends_on.desc(),
@@ -144,8 +174,10 @@ def grants_overview(
     if grant_id is not None:
         query = query.where(Grant.id == grant_id)
     return [
-        GrantSummary(grant, funder, _pounds(spent), _pounds(unpaid), awards)
-        for grant, funder, spent, unpaid, awards in db.session.execute(query)
+        GrantSummary(
+            grant, funder, _pounds(spent), _pounds(unpaid), awards, _pounds(vouchers)
+        )
+        for grant, funder, spent, unpaid, awards, vouchers in db.session.execute(query)
     ]
 
 
@@ -159,6 +191,11 @@ class OverviewTotals:
     remaining: Decimal
     unpaid: Decimal
     awards: int
+    held: Decimal = ZERO
+
+    @property
+    def available(self) -> Decimal:
+        return self.remaining - self.held
 
     @property
     def percent_spent(self) -> int:
@@ -170,21 +207,27 @@ class OverviewTotals:
 def overview_totals(*, include_closed: bool = True) -> OverviewTotals:
     """Totals over the grants the overview lists: one aggregate query."""
     totals = _per_grant_totals()
+    held = _per_grant_held()
     total = pence_sum(Grant.total)
     spent = func.coalesce(func.sum(totals.c.spent), 0)
-    query = select(
-        func.count(Grant.id),
-        total,
-        spent,
-        total - spent,
-        func.coalesce(func.sum(totals.c.unpaid), 0),
-        func.coalesce(func.sum(totals.c.awards), 0),
-    ).outerjoin(totals, totals.c.grant_id == Grant.id)
+    query = (
+        select(
+            func.count(Grant.id),
+            total,
+            spent,
+            total - spent,
+            func.coalesce(func.sum(totals.c.unpaid), 0),
+            func.coalesce(func.sum(totals.c.awards), 0),
+            func.coalesce(func.sum(held.c.held), 0),
+        )
+        .outerjoin(totals, totals.c.grant_id == Grant.id)
+        .outerjoin(held, held.c.grant_id == Grant.id)
+    )
     if not include_closed:
         query = query.where(Grant.status == GrantStatus.OPEN)
-    grants, total_p, spent_p, remaining_p, unpaid_p, awards = db.session.execute(
-        query
-    ).one()
+    grants, total_p, spent_p, remaining_p, unpaid_p, awards, held_p = (
+        db.session.execute(query).one()
+    )
     return OverviewTotals(
         grants=grants,
         total=_pounds(total_p),
@@ -192,6 +235,7 @@ def overview_totals(*, include_closed: bool = True) -> OverviewTotals:
         remaining=_pounds(remaining_p),
         unpaid=_pounds(unpaid_p),
         awards=int(awards),
+        held=_pounds(held_p),
     )
 
 

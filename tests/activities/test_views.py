@@ -328,7 +328,7 @@ def test_an_item_that_is_not_an_activity_is_refused(
     ("overrides", "message"),
     [
         ({"held_on": ["1", "4", "2025"]}, "within the grant"),
-        ({"cost": "1000.01"}, "more than is left on grant HIOW-MH"),
+        ({"cost": "1000.01"}, "more than is available to award from grant HIOW-MH"),
     ],
 )
 def test_ledger_rules_show_on_the_sessions_fields(

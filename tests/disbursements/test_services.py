@@ -251,7 +251,7 @@ def test_block_exactly_the_remaining_balance_then_not_a_penny_more(
     award(grant, "60.00")
     award(grant, "40.00")
     assert remaining(app, grant) == Decimal("0.00")
-    with pytest.raises(Overspend, match="£0.00 remaining") as caught:
+    with pytest.raises(Overspend, match="£0.00 available") as caught:
         award(grant, "0.01", role=Role.MANAGER, confirm=True)
     assert caught.value.field == "amount"
     assert caught.value.can_confirm is False
@@ -294,7 +294,7 @@ def test_warn_lets_only_a_manager_confirm_an_overspend(
             assert override.object_id == line_id
         assert remaining(app, grant) == Decimal("-15.00")
         return
-    with pytest.raises(Overspend, match=r"£10\.00 remaining") as caught:
+    with pytest.raises(Overspend, match=r"£10\.00 available") as caught:
         award(grant, "25.00", role=role, confirm=confirm)
     assert caught.value.can_confirm is can_confirm
     assert caught.value.remaining == Decimal("10.00")
@@ -337,7 +337,7 @@ def test_a_block_budget_line_is_checked_as_well_as_the_grant(
 ):
     grant = grant_with_food_line("block")
     award(grant, "50.00")
-    with pytest.raises(Overspend, match="Food budget line: £0.00 remaining"):
+    with pytest.raises(Overspend, match="Food budget line: £0.00 available"):
         award(grant, "0.01", role=Role.MANAGER, confirm=True)
     # A category with no line only has to fit the grant.
     award(grant, "900.00", item="Fridge")
@@ -365,7 +365,7 @@ def test_a_warn_budget_line_needs_a_manager(
         assert "disbursement.overspend_override" in audit_actions(app)
         assert count(app, Disbursement) == 2
     else:
-        with pytest.raises(Overspend, match="£5.00 remaining"):
+        with pytest.raises(Overspend, match="£5.00 available"):
             award(grant, "10.00", role=role, confirm=confirm)
         assert count(app, Disbursement) == 1
 

@@ -166,7 +166,7 @@ BAD_INPUT = [
     ("13", {"amount": "10.00 GBP"}, "amount", "digits 0 to 9"),
     ("15", {"amount": ""}, "amount", "Enter the amount"),
     ("15-spaces", {"amount": "   "}, "amount", "Enter the amount"),
-    ("16", {"amount": "50.00"}, "amount", "£49.99 remaining"),
+    ("16", {"amount": "50.00"}, "amount", "£49.99 available"),
     ("20", {"awarded_on": ["30", "2", "2024"]}, "awarded_on", "real date"),
     ("21-year-1", {"awarded_on": ["1", "1", "0001"]}, "awarded_on", "year between"),
     (
@@ -331,7 +331,7 @@ def test_recording_exactly_what_is_left_then_a_penny_more(app, client, ledger):
     )
     page = new_page.get_data(as_text=True)
     assert new_page.status_code == 200
-    assert "G1 – Household Support Fund (£49.99 remaining)" in page
+    assert "G1 – Household Support Fund (£49.99 available to award)" in page
     assert f'value="{ledger.reference}"' in page  # prefilled, upper-cased
     assert re.search(rf'<option value="{ledger.grant}" selected', page)
 
@@ -360,12 +360,14 @@ def test_recording_exactly_what_is_left_then_a_penny_more(app, client, ledger):
         assert event.object_id == line.id and event.actor_id == ledger.staff
     assert response.location == f"/awards/{line.id}"
     shown = client.get(response.location).get_data(as_text=True)
-    assert "Award recorded: £49.99 from G1. G1 now has £0.00 remaining." in shown
+    assert (
+        "Award recorded: £49.99 from G1. G1 now has £0.00 available to award." in shown
+    )
     assert "Sam Staff" in shown and ledger.reference in shown
 
     refused = client.post("/awards/new", data=ledger.form(amount="0.01"))
     assert refused.status_code == 422
-    assert "£0.00 remaining" in field_error(refused.get_data(as_text=True), "amount")
+    assert "£0.00 available" in field_error(refused.get_data(as_text=True), "amount")
     assert count(app, Disbursement) == 2
 
 
@@ -516,7 +518,7 @@ def test_a_manager_confirms_an_overspend(app, client, ledger, sign_in_as, warn_g
     refused = client.post("/awards/new", data=data)
     page = refused.get_data(as_text=True)
     assert refused.status_code == 422
-    assert "£10.00 remaining" in field_error(page, "amount")
+    assert "£10.00 available" in field_error(page, "amount")
     assert "Confirm this overspend" in page
     assert count(app, Disbursement) == 2
 
@@ -603,7 +605,10 @@ def test_finance_marks_paid_then_reverses(app, client, ledger, sign_in_as):
         assert reversal.created_by_id == fran
         assert reversal.reason == "Voucher returned unused"
     shown = client.get(reversed_.location).get_data(as_text=True)
-    assert "Award reversed: £30.00 is back on G1. G1 now has £49.99 remaining." in shown
+    assert (
+        "Award reversed: £30.00 is back on G1. G1 now has £49.99 available to award."
+        in shown
+    )
     assert f"/awards/{reversal.id}" in shown and "Reverse award" not in shown
     back = client.get(f"/awards/{reversal.id}").get_data(as_text=True)
     assert f'href="/awards/{award}"' in back and "Reverse award" not in back
@@ -917,3 +922,19 @@ def test_the_list_pages_with_a_keyset_cursor_keeping_the_filters(
     assert "1 Jul 2024" in second
     assert 'href="/grants/%d"' % ledger.grant not in second
     assert "Back to the newest entries" in second
+
+
+def test_one_available_to_award_on_the_form_its_error_the_grant_and_the_overview(
+    app, client, ledger, create_batch
+):
+    """£49.99 left on G1, £40.00 of it held in vouchers: £9.99 available everywhere."""
+    create_batch(ledger.grant, quantity=2, face_value="20.00")
+    page = client.get("/awards/new").get_data(as_text=True)
+    assert "G1 – Household Support Fund (£9.99 available to award)" in page
+    refused = client.post("/awards/new", data=ledger.form(amount="10.00"))
+    assert "£9.99 available" in field_error(refused.get_data(as_text=True), "amount")
+    grant_page = client.get(f"/grants/{ledger.grant}").get_data(as_text=True)
+    assert re.search(r'id="available-to-award">£9.99<', grant_page)
+    overview = re.sub(r"\s+", " ", client.get("/grants/").get_data(as_text=True))
+    assert re.search(r"G1</a>.*?£40.00</td>.*?£9.99</td>", overview)
+    assert count(app, Disbursement) == 1

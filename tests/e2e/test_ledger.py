@@ -68,9 +68,7 @@ def _fill_award(page: Page, *, reference: str, amount: str) -> None:
 
 
 def _remaining_on_grant_page(page: Page):
-    return page.locator(".govuk-summary-list__row", has_text="Remaining").locator(
-        ".govuk-summary-list__value"
-    )
+    return page.locator("#available-to-award")
 
 
 def test_staff_record_a_food_voucher_and_see_the_balance_fall(
@@ -109,7 +107,9 @@ def test_staff_record_a_food_voucher_and_see_the_balance_fall(
     page.get_by_role("button", name="Record award").click()
 
     banner = page.locator(".govuk-notification-banner--success")
-    expect(banner).to_contain_text(f"{grant_reference} now has £70.00 remaining")
+    expect(banner).to_contain_text(
+        f"{grant_reference} now has £70.00 available to award"
+    )
     expect(page.get_by_role("heading", level=1)).to_contain_text("Food voucher, £30.00")
     expect(page.get_by_text(household, exact=True)).to_be_visible()
     axe_check(page, "ledger-03-award-recorded")
@@ -124,8 +124,8 @@ def test_staff_record_a_food_voucher_and_see_the_balance_fall(
     _fill_award(page, reference=household, amount="80.00")
     page.get_by_role("button", name="Record award").click()
     summary = page.locator(".govuk-error-summary")
-    expect(summary).to_contain_text("£70.00 remaining")
-    expect(page.locator("#amount-error")).to_contain_text("£70.00 remaining")
+    expect(summary).to_contain_text("£70.00 available")
+    expect(page.locator("#amount-error")).to_contain_text("£70.00 available")
     expect(page).to_have_title(re.compile(r"^Error: "))
     expect(page.get_by_label("Amount")).to_have_value("80.00")
     expect(page.get_by_label("Confirm this overspend")).to_have_count(0)

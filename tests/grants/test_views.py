@@ -371,7 +371,7 @@ def test_a_grants_page_shows_its_summary_lines_history_and_ledger(
     assert "HSF-1" in flat
     assert re.search(r"Total </dt> <dd[^>]*> £1,200.00", flat)
     assert re.search(r"Spent </dt> <dd[^>]*> £150.00", flat)
-    assert re.search(r"Remaining </dt> <dd[^>]*> £1,050.00", flat)
+    assert re.search(r"Total less spent </dt> <dd[^>]*> £1,050.00", flat)
     assert re.search(r"Not yet paid </dt> <dd[^>]*> £150.00", flat)
     assert "1 Apr 2024 to 31 Mar 2025" in flat
     # the history of the total
