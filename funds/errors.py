@@ -46,6 +46,16 @@ def is_lock_timeout(error: OperationalError) -> bool:
     return "database is locked" in text or "lock timeout" in text
 
 
+def add_problems(form, problems: list[FundsError]) -> None:
+    """Show rules a service would refuse beside the form's own errors, in one round: each
+    on its field unless that field already shows an error."""
+    for problem in problems:
+        field = getattr(form, problem.field, None) if problem.field else None
+        if field is not None and field.errors:
+            continue
+        apply_to_form(form, problem)
+
+
 def apply_to_form(form, error: FundsError) -> None:
     """Show a service's error on the matching form field, or on the form as a whole."""
     field = getattr(form, error.field, None) if error.field else None

@@ -28,8 +28,13 @@ from funds.activities.queries import (
 )
 from funds.activities.services import SessionInput, record_session, set_attendance
 from funds.disbursements.forms import new_form_token, optional_id
-from funds.disbursements.services import OVERRIDE_ROLES, AlreadyRecorded, Overspend
-from funds.errors import FundsError, NotAllowed, apply_to_form
+from funds.disbursements.services import (
+    OVERRIDE_ROLES,
+    AlreadyRecorded,
+    Overspend,
+    ledger_problems,
+)
+from funds.errors import FundsError, NotAllowed, add_problems, apply_to_form
 from funds.extensions import db
 from funds.locks import active_lock
 from funds.models import Grant
@@ -161,6 +166,18 @@ def new():
             )
             return redirect(url_for(".session", session_id=session_id))
     elif form.errors or form.form_errors:
+        # The ledger's own rules (period, lock, money), shown in the same round.
+        add_problems(
+            form,
+            ledger_problems(
+                grant_id=None if form.grant.errors else form.grant.data,
+                day=None if form.held_on.errors else form.held_on.data,
+                amount=None if form.cost.errors else form.cost.data,
+                today=date.today(),
+                date_field="held_on",
+                amount_field="cost",
+            ),
+        )
         status = 422
     return render_template(
         "activities/new.html", form=form, offer_confirm=offer_confirm

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from funds.audit import record_event
 from funds.balances import available_to_award
 from funds.database import lock_for_update
-from funds.errors import Conflict, NotAllowed, ValidationError
+from funds.errors import Conflict, FundsError, NotAllowed, ValidationError
 from funds.extensions import db
 from funds.grants.queries import spent_in_category
 from funds.locks import check_not_locked
@@ -156,6 +156,50 @@ def _beneficiary(data: AwardInput) -> None:
             raise ValidationError(
                 "Choose a young person who exists", field="beneficiary"
             )
+
+
+def ledger_problems(
+    *,
+    grant_id: int | None,
+    day: date | None,
+    amount: Decimal | None,
+    today: date,
+    date_field: str = "awarded_on",
+    amount_field: str = "amount",
+) -> list[FundsError]:
+    """What the ledger's own rules would refuse (closed grant, a date outside the period,
+    in the future or in a locked period, more than is available to award), checked
+    without writing or raising: so that a form shows them in the same round as its own
+    errors. The service checks them all again, under the grant's lock.
+    """
+    grant = db.session.get(Grant, grant_id) if grant_id else None
+    if grant is None:
+        return []
+    problems: list[FundsError] = []
+    if not grant.is_open:
+        problems.append(
+            ValidationError(
+                "This grant is closed: it takes no new awards", field="grant"
+            )
+        )
+    if day is not None:
+        try:
+            check_period(grant, day, today=today, field=date_field)
+            check_not_locked(grant.id, day, field=date_field)
+        except ValidationError as error:
+            problems.append(error)
+    if amount is not None and grant.control == BudgetControl.BLOCK:
+        available = available_on_grant(grant)
+        if amount > available:
+            problems.append(
+                ValidationError(
+                    f"This is more than is available to award from grant "
+                    f"{grant.reference}: {format_money(max(available, Decimal(0)))} "
+                    "available",
+                    field=amount_field,
+                )
+            )
+    return problems
 
 
 def _access_and_cash_first(grant: Grant, data: AwardInput) -> None:

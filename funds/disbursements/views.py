@@ -48,11 +48,12 @@ from funds.disbursements.services import (
     AwardInput,
     Overspend,
     available_on_grant,
+    ledger_problems,
     mark_paid,
     record_disbursement,
     reverse_disbursement,
 )
-from funds.errors import FundsError, NotAllowed, apply_to_form
+from funds.errors import FundsError, NotAllowed, add_problems, apply_to_form
 from funds.extensions import db
 from funds.models import AccessRoute, DeliveryMethod
 from funds.money import format_money
@@ -230,7 +231,18 @@ def new():
                 "success",
             )
             return redirect(url_for(".detail", disbursement_id=line.id))
-    elif form.grant.errors and request.form.get("grant"):
+    elif request.method == "POST":
+        # The ledger's own rules, shown with the form's errors in one round.
+        add_problems(
+            form,
+            ledger_problems(
+                grant_id=None if form.grant.errors else form.grant.data,
+                day=None if form.awarded_on.errors else form.awarded_on.data,
+                amount=None if form.amount.errors else form.amount.data,
+                today=date.today(),
+            ),
+        )
+    if form.grant.errors and request.form.get("grant"):
         security_log.warning(
             "award refused: grant %r is not open to new awards user=%s",
             request.form.get("grant")[:20],

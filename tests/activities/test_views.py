@@ -814,3 +814,24 @@ def test_an_empty_programme(client, staff, grant_id):
     html = client.get(f"/activities/programme/{grant_id}").get_data(as_text=True)
     assert "No sessions" in html
     assert "Record a session" in html
+
+
+def test_a_sessions_problems_are_shown_in_one_round(
+    app, client, staff, grant_id, item_id
+):
+    response = client.post(
+        "/activities/new",
+        data=_form(
+            grant_id,
+            item_id,
+            supplier="Calshot\x00",
+            held_on=["3", "6", "2025"],
+            cost="1000.01",
+        ),
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "control characters" in page
+    assert "grant&#39;s period" in page or "grant's period" in page
+    assert "more than is available to award" in page
+    _nothing_recorded(app)

@@ -938,3 +938,42 @@ def test_one_available_to_award_on_the_form_its_error_the_grant_and_the_overview
     overview = re.sub(r"\s+", " ", client.get("/grants/").get_data(as_text=True))
     assert re.search(r"G1</a>.*?£40.00</td>.*?£9.99</td>", overview)
     assert count(app, Disbursement) == 1
+
+
+def test_every_problem_is_shown_in_one_round(app, client, ledger):
+    """A bad supplier, a date in a locked period and more than is available: all three
+    at once, not the period only after the rest is fixed."""
+    from funds.models import PeriodLock
+
+    with app.app_context():
+        manager = db.session.scalars(
+            select(User).where(User.role == Role.MANAGER)
+        ).first()
+        db.session.add(
+            PeriodLock(
+                grant_id=ledger.grant,
+                starts_on=date(2024, 6, 1),
+                ends_on=date(2024, 6, 30),
+                locked_by_id=manager.id,
+            )
+        )
+        db.session.commit()
+    response = client.post(
+        "/awards/new",
+        data=ledger.form(supplier="Tesco\x00", amount="60.00"),
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "control characters" in field_error(page, "supplier")
+    assert "locked period" in field_error(page, "awarded_on")
+    assert "£49.99 available" in field_error(page, "amount")
+    assert count(app, Disbursement) == 1
+
+
+def test_a_date_outside_the_period_is_shown_with_a_missing_item(app, client, ledger):
+    response = client.post(
+        "/awards/new", data=ledger.form(item_type="", awarded_on=["1", "4", "2025"])
+    )
+    page = response.get_data(as_text=True)
+    assert "Choose what was given" in field_error(page, "item_type")
+    assert "grant's period" in field_error(page, "awarded_on")
