@@ -39,8 +39,8 @@ from funds.validators import (  # noqa: F401 - used by the views
 )
 from funds.validators import Present as Required
 
-#: The most one award may be; bigger spending is split or set up as a grant's budget.
-MAX_AWARD = Decimal("10000.00")
+#: The most any award field accepts; each grant sets its own largest single award.
+MAX_AWARD = Decimal("999999999.99")
 MAX_QUANTITY = 999
 NOTES_MAX = 2000
 #: Years a ledger date may have at all (the grant's period is checked by the service).
@@ -130,7 +130,7 @@ class AwardForm(FlaskForm):
     amount = MoneyField(
         "Amount",
         maximum=MAX_AWARD,
-        description=f"The total for this award, up to £{MAX_AWARD:,.2f}.",
+        description="The total for this award (each grant sets its largest single award).",
         validators=[Required("Enter the amount")],
     )
     awarded_on = GovDateField(

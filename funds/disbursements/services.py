@@ -158,6 +158,16 @@ def _beneficiary(data: AwardInput) -> None:
             )
 
 
+def _check_largest(grant: Grant, amount: Decimal, *, field: str) -> None:
+    """One award is never more than the grant's largest single award (a typo guard)."""
+    if amount > grant.max_award:
+        raise ValidationError(
+            f"Enter an amount of {format_money(grant.max_award)} or less: the largest "
+            f"single award on {grant.reference} (a manager can change it on the grant)",
+            field=field,
+        )
+
+
 def ledger_problems(
     *,
     grant_id: int | None,
@@ -188,6 +198,12 @@ def ledger_problems(
             check_not_locked(grant.id, day, field=date_field)
         except ValidationError as error:
             problems.append(error)
+    if amount is not None and amount > grant.max_award:
+        try:
+            _check_largest(grant, amount, field=amount_field)
+        except ValidationError as error:
+            problems.append(error)
+        return problems
     if amount is not None and grant.control == BudgetControl.BLOCK:
         available = available_on_grant(grant)
         if amount > available:
@@ -278,6 +294,7 @@ def record_disbursement(
         )
     if data.amount <= 0:
         raise ValidationError("Enter an amount of £0.01 or more", field="amount")
+    _check_largest(grant, data.amount, field="amount")
     if data.quantity < 1:
         raise ValidationError("Enter a quantity of 1 or more", field="quantity")
     check_period(grant, data.awarded_on, today=today)

@@ -24,6 +24,7 @@ from funds.grants.queries import (
     spend_categories,
 )
 from funds.models import BudgetControl, Funder, Grant, GrantStatus, Team
+from funds.models.grant import DEFAULT_MAX_AWARD
 from funds.validators import GovDateField, MoneyField, PlainText, Present, strip_text
 
 #: The years a grant's period may fall in (a typo such as 2204 is refused).
@@ -117,6 +118,16 @@ class _PeriodMixin:
             raise ValidationError("The end date must be on or after the start date")
 
 
+def _max_award_field():
+    return MoneyField(
+        "Largest single award",
+        default=DEFAULT_MAX_AWARD,
+        validators=[Present("Enter the largest single award")],
+        description="An award above this is refused, to catch a slip of the keyboard. "
+        "£10,000.00 unless you set another: more for a grant that pays salaries.",
+    )
+
+
 class GrantForm(_PeriodMixin, FlaskForm):
     """Set up a new grant."""
 
@@ -155,6 +166,7 @@ class GrantForm(_PeriodMixin, FlaskForm):
         example="31 3 2025",
     )
     control = _control_field()
+    max_award = _max_award_field()
     notes = _notes()
 
     def __init__(self, *args, **kwargs):
@@ -201,6 +213,7 @@ class EditGrantForm(_PeriodMixin, FlaskForm):
         validators=[InputRequired("Choose whether the grant is open or closed")],
         invalid_choice_message="Choose whether the grant is open or closed",
     )
+    max_award = _max_award_field()
     notes = _notes()
 
     def __init__(self, *args, **kwargs):

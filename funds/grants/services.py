@@ -380,6 +380,7 @@ def create_grant(
     control: BudgetControl = BudgetControl.BLOCK,
     team_id: int | None = None,
     notes: str | None = None,
+    max_award: Decimal | None = None,
 ) -> Grant:
     """Set up a grant.
 
@@ -404,6 +405,7 @@ def create_grant(
         )
     if total <= 0:
         raise ValidationError("Enter a total of £0.01 or more", field="total")
+    max_award = _max_award(max_award)
     grant = Grant(
         reference=reference,
         title=title.strip(),
@@ -414,6 +416,7 @@ def create_grant(
         ends_on=ends_on,
         control=BudgetControl(control),
         notes=notes or None,
+        max_award=max_award,
     )
     db.session.add(grant)
     db.session.flush()
@@ -432,6 +435,7 @@ def update_grant(
     control: BudgetControl,
     status: GrantStatus,
     notes: str | None,
+    max_award: Decimal | None = None,
 ) -> None:
     """Change a grant's details (not its total: see change_grant_total).
 
@@ -464,6 +468,8 @@ def update_grant(
     grant.control = BudgetControl(control)
     grant.status = GrantStatus(status)
     grant.notes = notes or None
+    if max_award is not None:
+        grant.max_award = _max_award(max_award)
     db.session.flush()
     after = _grant_values(grant)
     changed = {k: v for k, v in after.items() if before.get(k) != v}
@@ -597,6 +603,18 @@ def set_budget_line(
     return line
 
 
+def _max_award(value: Decimal | None) -> Decimal:
+    from funds.models.grant import DEFAULT_MAX_AWARD
+
+    if value is None:
+        return DEFAULT_MAX_AWARD
+    if value <= 0:
+        raise ValidationError(
+            "Enter the largest single award, £0.01 or more", field="max_award"
+        )
+    return value
+
+
 def _grant_values(grant: Grant) -> dict:
     return {
         "reference": grant.reference,
@@ -609,4 +627,5 @@ def _grant_values(grant: Grant) -> dict:
         "control": grant.control,
         "status": grant.status,
         "notes": grant.notes,
+        "max_award": grant.max_award,
     }

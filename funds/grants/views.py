@@ -76,6 +76,7 @@ def new():
                 ends_on=form.ends_on.data,
                 control=BudgetControl(form.control.data),
                 notes=form.notes.data,
+                max_award=form.max_award.data,
             )
         except FundsError as error:
             db.session.rollback()
@@ -150,6 +151,7 @@ def edit(grant_id: int):
             "control": grant.control.value,
             "status": grant.status.value,
             "notes": grant.notes,
+            "max_award": grant.max_award,
         }
         if request.method == "GET"
         else None
@@ -166,6 +168,7 @@ def edit(grant_id: int):
                 control=BudgetControl(form.control.data),
                 status=GrantStatus(form.status.data),
                 notes=form.notes.data,
+                max_award=form.max_award.data,
             )
         except FundsError as error:
             db.session.rollback()

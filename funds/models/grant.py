@@ -37,6 +37,10 @@ class GrantStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+#: The largest single award a new grant takes unless a manager sets another.
+DEFAULT_MAX_AWARD = Decimal("10000.00")
+
+
 class Grant(Base):
     """One award of money from a funder, to be spent within its period."""
 
@@ -58,6 +62,14 @@ class Grant(Base):
     ends_on: Mapped[date] = mapped_column(Date)
     control: Mapped[BudgetControl] = mapped_column(
         db_enum(BudgetControl), default=BudgetControl.BLOCK
+    )
+    #: The largest single award (pence): a slip of the keyboard is caught; payroll lines
+    #: on a staff grant can be allowed more.
+    max_award: Mapped[Decimal] = mapped_column(
+        "max_award_pence",
+        Money,
+        default=DEFAULT_MAX_AWARD,
+        server_default=str(int(DEFAULT_MAX_AWARD * 100)),
     )
     status: Mapped[GrantStatus] = mapped_column(
         db_enum(GrantStatus), default=GrantStatus.OPEN

@@ -161,8 +161,8 @@ BAD_INPUT = [
     ("9-zero-pence", {"amount": "0.00"}, "amount", "£0.01 or more"),
     ("10", {"amount": "-25.00"}, "amount", "minus sign"),
     ("11", {"amount": "0.001"}, "amount", "2 decimal places"),
-    ("12", {"amount": "99999999999999999999"}, "amount", "£10,000.00 or less"),
-    ("12-cap", {"amount": "10000.01"}, "amount", "£10,000.00 or less"),
+    ("12", {"amount": "99999999999999999999"}, "amount", "£999,999,999.99 or less"),
+    ("12-cap", {"amount": "10000.01"}, "amount", "£10,000.00 or less: the largest"),
     ("13", {"amount": "10.00 GBP"}, "amount", "digits 0 to 9"),
     ("15", {"amount": ""}, "amount", "Enter the amount"),
     ("15-spaces", {"amount": "   "}, "amount", "Enter the amount"),
@@ -977,3 +977,39 @@ def test_a_date_outside_the_period_is_shown_with_a_missing_item(app, client, led
     page = response.get_data(as_text=True)
     assert "Choose what was given" in field_error(page, "item_type")
     assert "grant's period" in field_error(page, "awarded_on")
+
+
+def test_a_grant_that_pays_salaries_takes_larger_single_awards(
+    app, client, ledger, sign_in_as, create_grant, item_id
+):
+    """The largest single award is the grant's: £10,000.00 unless a manager sets more."""
+    staff_grant = create_grant("60000.00", reference="STAFF-1", title="A staff post")
+    salary = {
+        "grant": str(staff_grant),
+        "beneficiary": "",
+        "access_route": "not-applicable",
+    }
+    salary["item_type"] = str(item_id("Salary"))
+    refused = client.post("/awards/new", data=ledger.form(amount="12000.00", **salary))
+    assert "£10,000.00 or less: the largest single award on STAFF-1" in field_error(
+        refused.get_data(as_text=True), "amount"
+    )
+    sign_in_as(Role.MANAGER)
+    with app.app_context():
+        grant = db.session.get(Grant, staff_grant)
+        form = {
+            "title": grant.title,
+            "team": "",
+            "starts_on": ["1", "4", "2024"],
+            "ends_on": ["31", "3", "2025"],
+            "control": "block",
+            "status": "open",
+            "max_award": "15000.00",
+            "notes": "",
+        }
+    changed = client.post(f"/grants/{staff_grant}/edit", data=form)
+    assert changed.status_code == 302, changed.get_data(as_text=True)[:2000]
+    with app.app_context():
+        assert db.session.get(Grant, staff_grant).max_award == Decimal("15000.00")
+    recorded = client.post("/awards/new", data=ledger.form(amount="12000.00", **salary))
+    assert recorded.status_code == 302
