@@ -547,10 +547,16 @@ CANCELLED_SESSION = (
     "the booking was refunded in full",
 )
 #: How keen the young people are, as (how many, relative chance of coming to a session).
-#: The last ones were referred in March and have not been to anything yet.
-KEENNESS = ((4, 12), (9, 5), (6, 2), (4, 0.7), (2, 0))
-#: Some young people joined during the year: (how many, from this day).
-LATE_STARTERS = ((2, date(2023, 9, 1)), (1, date(2023, 11, 1)), (2, date(2024, 1, 1)))
+#: Every one of them takes part at least once in the year.
+KEENNESS = ((4, 12), (9, 5), (6, 2), (6, 0.7))
+#: Some young people joined during the year: (how many, from this day); the last two
+#: were referred in March and came to the Easter holiday sessions.
+LATE_STARTERS = (
+    (2, date(2023, 9, 1)),
+    (1, date(2023, 11, 1)),
+    (2, date(2024, 1, 1)),
+    (2, date(2024, 3, 1)),
+)
 #: Young people's ages (on 1 September 2023) are drawn from this range, mostly teenagers.
 AGES = tuple(range(11, 25))
 AGE_WEIGHTS = (3, 5, 8, 10, 10, 10, 9, 8, 6, 4, 3, 2, 2, 2)

@@ -25,6 +25,9 @@ from funds.models import (
 from funds.money import PENNY, from_pence, pence_of
 from funds.sql import age_in_years
 
+#: Averages and hours are shown to two places, as the returns show them.
+HUNDREDTH = Decimal("0.01")
+
 AGE_BANDS = ("Under 11", "11 to 15", "16 to 17", "18 to 24", "25 and over", "Not known")
 
 
@@ -87,14 +90,12 @@ class Programme:
         if not self.young_people:
             return None
         return (Decimal(self.places) / self.young_people).quantize(
-            Decimal("0.1"), rounding=ROUND_HALF_UP
+            HUNDREDTH, rounding=ROUND_HALF_UP
         )
 
 
 def _hours(minutes) -> Decimal:
-    return (Decimal(int(minutes or 0)) / 60).quantize(
-        Decimal("0.1"), rounding=ROUND_HALF_UP
-    )
+    return (Decimal(int(minutes or 0)) / 60).quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
 
 
 def age_band_expression(age):
@@ -299,6 +300,12 @@ class SessionRow:
     capacity: int | None
     cost: Decimal
     cancelled: bool
+    duration_minutes: int
+
+    @property
+    def share(self) -> Decimal | None:
+        """Each young person's share of the cost (None when cancelled or nobody came)."""
+        return None if self.cancelled else per_head(self.cost, self.places)
 
 
 @dataclass(frozen=True)
@@ -355,6 +362,7 @@ def _session_rows(*where, limit: int | None = None) -> list[SessionRow]:
             ActivitySession.capacity,
             ActivitySession.cost,
             reversal.id,
+            ActivitySession.duration_minutes,
         )
         .join(ItemType, ItemType.id == ActivitySession.item_type_id)
         .join(Grant, Grant.id == ActivitySession.grant_id)
@@ -376,8 +384,9 @@ def _session_rows(*where, limit: int | None = None) -> list[SessionRow]:
             capacity=capacity,
             cost=cost,
             cancelled=reversal_id is not None,
+            duration_minutes=minutes,
         )
-        for ident, held_on, activity, grant_id, reference, filled, capacity, cost, reversal_id in db.session.execute(
+        for ident, held_on, activity, grant_id, reference, filled, capacity, cost, reversal_id, minutes in db.session.execute(
             query
         )
     ]
@@ -413,6 +422,39 @@ def programme_sessions(
     if date_to is not None:
         where.append(ActivitySession.held_on <= date_to)
     return _session_rows(*where)
+
+
+@dataclass(frozen=True)
+class Attended:
+    """The sessions one young person was on the register of, and what they add up to."""
+
+    rows: list[SessionRow]
+
+    @property
+    def _held(self) -> list[SessionRow]:
+        return [row for row in self.rows if not row.cancelled]
+
+    @property
+    def sessions(self) -> int:
+        """Sessions attended (cancelled ones left out): the places they took."""
+        return len(self._held)
+
+    @property
+    def cost_share(self) -> Decimal:
+        """Their share of each session's cost, to the penny, added up."""
+        return sum((row.share for row in self._held), Decimal("0.00"))
+
+    @property
+    def contact_hours(self) -> Decimal:
+        return _hours(sum(row.duration_minutes for row in self._held))
+
+
+def attended(young_person_id: int) -> Attended:
+    """Every session a young person is on the register of, newest first."""
+    registered = select(Attendance.session_id).where(
+        Attendance.young_person_id == young_person_id
+    )
+    return Attended(_session_rows(ActivitySession.id.in_(registered)))
 
 
 def programmes() -> list[tuple[Grant, int]]:

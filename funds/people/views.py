@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from funds.activities.queries import attended
 from funds.disbursements.queries import Cursor, LedgerFilter, ledger_page
 from funds.errors import FundsError, NotAllowed, apply_to_form
 from funds.extensions import db
@@ -264,6 +265,7 @@ def young_person(young_person_id: int):
         "people/young_person.html",
         person=record,
         age=record.age_on(date.today()),
+        attended=attended(record.id),
         **_ledger(young_person_id=record.id),
     )
 

@@ -12,6 +12,7 @@ from funds.activities.queries import (
     AGE_BANDS,
     SessionCursor,
     activity_choices,
+    attended,
     find_young_people,
     not_attended,
     not_attended_count,
@@ -104,6 +105,58 @@ def test_costs_per_participant_and_per_place_and_contact_hours(
     assert result.contact_hours == Decimal("7.5")
     kayaking = result.rows[0]
     assert kayaking.cost_per_participant == Decimal("58.33")
+
+
+def test_averages_and_contact_hours_are_shown_to_two_places_as_the_return_shows_them(
+    app, grant_id, create_session, create_young_person
+):
+    a, b, c = (create_young_person() for _ in range(3))
+    create_session(grant_id, "30.00", attendees=(a, b, c), duration_minutes=20)
+    create_session(
+        grant_id,
+        "30.00",
+        held_on=date(2024, 6, 10),
+        attendees=(a,),
+        duration_minutes=20,
+    )
+    result = _programme(app, grant_id)
+    # 4 places over 3 young people; 4 x 20 minutes = 1 h 20 min
+    assert str(result.average_sessions) == "1.33"
+    assert str(result.contact_hours) == "1.33"
+    assert str(result.rows[0].contact_hours) == "1.33"
+
+
+def test_a_young_persons_sessions_with_their_share_of_each_cost(
+    app, grant_id, create_session, create_young_person, create_user
+):
+    person, friend, other = (create_young_person() for _ in range(3))
+    create_session(grant_id, "100.00", attendees=(person, friend, other))
+    create_session(
+        grant_id,
+        "45.00",
+        held_on=date(2024, 6, 10),
+        attendees=(person,),
+        duration_minutes=90,
+    )
+    cancelled = create_session(
+        grant_id, "80.00", held_on=date(2024, 6, 11), attendees=(person, friend)
+    )
+    create_session(grant_id, "60.00", held_on=date(2024, 6, 12), attendees=(other,))
+    _cancel(app, create_user, cancelled)
+    newcomer = create_young_person()
+    with app.app_context():
+        result = attended(person)
+        nobody = attended(newcomer)
+    assert [row.held_on.day for row in result.rows] == [11, 10, 3]
+    assert [row.share for row in result.rows] == [
+        None,
+        Decimal("45.00"),
+        Decimal("33.33"),
+    ]
+    assert result.sessions == 2  # the cancelled one left out
+    assert result.cost_share == Decimal("78.33")
+    assert str(result.contact_hours) == "3.50"  # 2 h + 1.5 h
+    assert (nobody.rows, nobody.sessions, nobody.cost_share) == ([], 0, 0)
 
 
 def test_an_empty_programme_has_no_per_head_figures(app, grant_id):

@@ -740,7 +740,7 @@ def test_the_programme_page_shows_the_figures(
         ("Sessions delivered", "5"),
         ("Different young people", "2"),
         ("Places filled (cumulative attendances)", "6"),
-        ("Average sessions per young person", "3.0"),
+        ("Average sessions per young person", "3.00"),
         ("Cost", "£600.00"),
         ("Cost per young person", "£300.00"),
         ("Cost per place", "£100.00"),
@@ -835,3 +835,22 @@ def test_a_sessions_problems_are_shown_in_one_round(
     assert "grant&#39;s period" in page or "grant's period" in page
     assert "more than is available to award" in page
     _nothing_recorded(app)
+
+
+def test_a_young_persons_page_shows_the_sessions_they_attended(
+    app, client, staff, programme_data
+):
+    regular, once, waiting = programme_data
+    html = client.get(f"/young-people/{regular}").get_data(as_text=True)
+    attended = html[html.index('id="attended"') : html.index('id="received"')]
+    assert ">5</p>" in attended  # four kayaking sessions and the theatre trip
+    # £100 x 4 on their own, half of the £200 theatre trip
+    assert 'id="cost-share">£500.00<' in attended
+    assert 'id="contact-hours">10.00<' in attended  # 5 sessions of 2 hours
+    assert attended.count("Kayaking") == 4 and "Theatre trip" in attended
+    assert "Nothing recorded" not in attended
+    # Drew's only session was cancelled: listed, struck through, not counted.
+    drew = client.get(f"/young-people/{waiting}").get_data(as_text=True)
+    drew = drew[drew.index('id="attended"') : drew.index('id="received"')]
+    assert "High ropes" in drew and "Cancelled" in drew
+    assert 'id="cost-share">£0.00<' in drew and 'id="sessions-attended">0<' in drew

@@ -114,6 +114,7 @@ def seed(app, categories: list[str], mapping: dict[str, int | None]) -> Ledger:
             total=Decimal("1000000.00"),
             starts_on=START,
             ends_on=END,
+            max_award=Decimal("1000000.00"),
         )
         both = create_household(
             HouseholdInput(children=2, has_children=True, has_disabled_person=True),

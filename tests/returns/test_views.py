@@ -207,8 +207,11 @@ def test_submit_stores_the_workbook_and_locks_the_period(
         )
         return_id = submitted.id
     assert {"funder_return.submit", "period.lock"} <= set(audit_actions(app))
-    page = client.get(f"/returns/{return_id}")
-    assert "exactly the same figures" in page.get_data(as_text=True)
+    page = client.get(f"/returns/{return_id}").get_data(as_text=True)
+    assert "exactly the same figures" in page
+    # The figures as submitted, formatted as on the prepare page (money with £).
+    assert _rows(page, 1)["Total"][-1] == "£520.50"
+    assert "520.50<" not in page.replace("£520.50<", "")
     stored = client.get(f"/returns/{return_id}/workbook.xlsx")
     assert stored.status_code == 200 and stored.data[:2] == b"PK"
     # A second submission over a locked period is refused and writes nothing.
