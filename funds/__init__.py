@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask
+from flask import Flask, current_app
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import (
     BytecodeCache,
@@ -124,7 +124,21 @@ def register_templates(app: Flask) -> None:
     app.jinja_env.bytecode_cache = TEMPLATE_CACHE
     app.jinja_env.filters["money"] = format_money
     register_templating(app)
-    app.jinja_env.globals["organisation_name"] = app.config["ORGANISATION_NAME"]
+    app.context_processor(_organisation_name)
+
+
+def _organisation_name() -> dict:
+    """The organisation's name for the header, from its details page when filled in."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from funds.organisation import current_organisation
+
+    try:
+        return {"organisation_name": current_organisation().name}
+    except SQLAlchemyError:
+        # An error page about the database itself still renders.
+        db.session.rollback()
+        return {"organisation_name": current_app.config["ORGANISATION_NAME"]}
 
 
 def register_blueprints(app: Flask) -> None:

@@ -55,6 +55,7 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "admin.enable_user": ADMINS,
     "admin.reset_password": ADMINS,
     "admin.audit": ADMINS,
+    "admin.organisation": MANAGERS,
     # grants
     "grants.index": SIGNED_IN,
     "grants.new": MANAGERS,
@@ -76,6 +77,7 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "taxonomy.teams": CATALOGUE_READERS,
     "taxonomy.new_team": MANAGERS,
     # households and young people
+    "people.lookup": RECORDERS,
     "people.households": SIGNED_IN,
     "people.new_household": RECORDERS,
     "people.household": SIGNED_IN,

@@ -491,7 +491,6 @@ def records(
             definition=get_definition("budget"),
             date_from=date(2024, 4, 1),
             date_to=date(2024, 4, 30),
-            organisation="Org",
             today=TODAY,
         )
         db.session.commit()

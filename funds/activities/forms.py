@@ -27,7 +27,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
-from funds.activities.queries import find_young_people
+from funds.activities.queries import find_young_people, young_people_named
 from funds.activities.services import (
     MAX_CAPACITY,
     MAX_CARERS,
@@ -302,10 +302,11 @@ class AttendanceForm(FlaskForm):
         invalid_value_message="Choose young people from the list",
     )
     add_references = TextAreaField(
-        "Add young people by reference (optional)",
+        "Add young people by name or reference (optional)",
         widget=GovTextArea(),
         filters=[notes_filter],
-        description="One per line: a reference like YP-4M2X8C, or their case-system reference.",
+        description="One per line: their whole name, a reference like YP-4M2X8C, or "
+        "their case-system reference.",
         validators=[
             Length(max=4000, message="Enter 4,000 characters or fewer"),
             NoBareCarriageReturn(),
@@ -323,10 +324,11 @@ class AttendanceForm(FlaskForm):
 
     def set_choices(self, people, *, with_names: bool) -> None:
         """One checkbox per young person: the reference, and the name for roles that see names."""
+        self.find_by_name = with_names
         self.young_people.choices = [
             SelectChoice(
                 str(person.id),
-                f"{person.reference} – {person.name}"
+                f"{person.name} ({person.reference})"
                 if with_names and person.name
                 else person.reference,
             )
@@ -341,24 +343,36 @@ class AttendanceForm(FlaskForm):
         if len(typed) > MAX_REFERENCES:
             raise ValidationError(f"Enter {MAX_REFERENCES} references or fewer at once")
         for reference in typed:
-            if len(reference) > 40:
+            if len(reference) > 120:
                 raise ValidationError(
-                    f"“{reference[:40]}…” is too long to be a reference"
+                    f"“{reference[:40]}…” is too long to be a name or reference"
                 )
             found = find_young_people(reference)
-            if not found:
-                raise ValidationError(
-                    f"There is no young person with the reference {reference}"
-                )
             if len(found) > 1:
                 raise ValidationError(
                     f"More than one young person has the case-system reference {reference}: "
                     "use their YP- reference"
                 )
+            if not found and getattr(self, "find_by_name", False):
+                found = young_people_named(reference)
+                if len(found) > 1:
+                    listed = ", ".join(person.reference for person in found)
+                    raise ValidationError(
+                        f"More than one young person is called {reference} "
+                        f"({listed}): use their reference"
+                    )
+            if not found:
+                by_name = getattr(self, "find_by_name", False)
+                raise ValidationError(
+                    f"There is no young person called {reference} or with that "
+                    "reference: check the spelling, or use their reference"
+                    if by_name and not reference.upper().startswith("YP-")
+                    else f"There is no young person with the reference {reference}"
+                )
             self.added_ids.add(found[0].id)
 
     def attendee_ids(self) -> set[int]:
-        """Everyone ticked plus everyone added by reference."""
+        """Everyone ticked plus everyone added by name or reference."""
         return set(self.young_people.data or ()) | getattr(self, "added_ids", set())
 
 

@@ -573,8 +573,11 @@ def grant_options() -> list[tuple[Grant, Decimal]]:
     return [(grant, available_to_award(grant)) for grant in grants]
 
 
-#: The most young people the register lists as checkboxes; the rest are added by reference.
+#: The most young people the register lists as checkboxes; the rest are added by name or
+#: reference.
 REGISTER_LIST_LIMIT = 200
+#: "Usually comes": at least half of this many of the activity's latest sessions.
+USUAL_RECENT = 4
 
 
 @dataclass(frozen=True)
@@ -582,33 +585,119 @@ class RegisterChoices:
     """Who the register offers: everyone on it now, and others by reference."""
 
     people: list[YoungPerson]
-    #: More young people exist than are listed (add them by reference).
+    #: More young people exist than are listed (add them by name or reference).
     more: bool
+    #: Ids of the young people who usually come to this activity.
+    usual: set[int]
+
+
+def usual_attendees(
+    session: ActivitySession, *, recent: int = USUAL_RECENT
+) -> set[int]:
+    """Young people who came to at least half of the last ``recent`` sessions of the same
+    activity on the same grant before this one (cancelled sessions left out)."""
+    earlier = (
+        select(ActivitySession.id)
+        .where(
+            ActivitySession.grant_id == session.grant_id,
+            ActivitySession.item_type_id == session.item_type_id,
+            or_(
+                ActivitySession.held_on < session.held_on,
+                and_(
+                    ActivitySession.held_on == session.held_on,
+                    ActivitySession.id < session.id,
+                ),
+            ),
+            _live_sessions(),
+        )
+        .order_by(ActivitySession.held_on.desc(), ActivitySession.id.desc())
+        .limit(recent)
+    )
+    held = list(db.session.scalars(earlier))
+    if not held:
+        return set()
+    needed = (len(held) + 1) // 2
+    return set(
+        db.session.scalars(
+            select(Attendance.young_person_id)
+            .join(YoungPerson, YoungPerson.id == Attendance.young_person_id)
+            .where(Attendance.session_id.in_(held), YoungPerson.erased_at.is_(None))
+            .group_by(Attendance.young_person_id)
+            .having(func.count() >= needed)
+        )
+    )
 
 
 def register_choices(
-    session_id: int, *, limit: int = REGISTER_LIST_LIMIT
+    session: ActivitySession,
+    *,
+    with_names: bool,
+    limit: int = REGISTER_LIST_LIMIT,
 ) -> RegisterChoices:
-    """The register's checkboxes: its attendees plus young people by reference, up to a limit."""
-    attendees = list(
+    """The register's checkboxes: its attendees, those who usually come, and young people
+    by name (or by reference for roles that do not see names), up to a limit."""
+    usual = usual_attendees(session)
+    included = select(Attendance.young_person_id).where(
+        Attendance.session_id == session.id
+    )
+    always = list(
         db.session.scalars(
-            select(YoungPerson)
-            .join(Attendance, Attendance.young_person_id == YoungPerson.id)
-            .where(Attendance.session_id == session_id)
+            select(YoungPerson).where(
+                or_(YoungPerson.id.in_(included), YoungPerson.id.in_(usual))
+            )
         )
+    )
+    order = (
+        [
+            YoungPerson.name.is_(None),
+            func.lower(YoungPerson.name),
+            YoungPerson.reference,
+        ]
+        if with_names
+        else [YoungPerson.reference]
     )
     others = list(
         db.session.scalars(
             select(YoungPerson)
             .where(YoungPerson.erased_at.is_(None))
-            .order_by(YoungPerson.reference)
+            .order_by(*order)
             .limit(limit + 1)
         )
     )
     more = len(others) > limit
-    people = {person.id: person for person in [*attendees, *others[:limit]]}
-    return RegisterChoices(
-        sorted(people.values(), key=lambda person: person.reference), more
+    people = {person.id: person for person in [*always, *others[:limit]]}
+
+    def key(person: YoungPerson):
+        if with_names:
+            return (
+                person.name is None,
+                (person.name or "").casefold(),
+                person.reference,
+            )
+        return (False, "", person.reference)
+
+    return RegisterChoices(sorted(people.values(), key=key), more, usual)
+
+
+def young_people_named(name: str, *, limit: int = 6) -> list[YoungPerson]:
+    """Young people (not erased) whose whole name is this, ignoring case."""
+    cleaned = name.strip()
+    if not cleaned:
+        return []
+    return list(
+        db.session.scalars(
+            select(YoungPerson)
+            .where(
+                YoungPerson.erased_at.is_(None),
+                or_(
+                    YoungPerson.name == cleaned,
+                    # SQLite's lower() folds ASCII only: the name as typed is tried too.
+                    func.lower(YoungPerson.name) == cleaned.lower(),
+                ),
+            )
+            .order_by(YoungPerson.reference)
+            .limit(limit)
+        )
     )
 
 

@@ -203,17 +203,20 @@ def session(session_id: int):
 def attendance(session_id: int):
     summary = _summary_or_404(session_id)
     session = summary.session
+    show_names = can_see_names()
+    choices = register_choices(session, with_names=show_names)
+    # ?usual=1 ticks everyone who usually comes as well (the button, without JavaScript).
+    ticking_usual = request.method == "GET" and request.args.get("usual") == "1"
     if request.method == "GET":
+        ticked = {person.id for person in summary.attendees}
+        if ticking_usual:
+            ticked |= choices.usual
         form = AttendanceForm(
-            data={
-                "young_people": [person.id for person in summary.attendees],
-                "carers": session.carers,
-            }
+            data={"young_people": sorted(ticked), "carers": session.carers}
         )
     else:
         form = AttendanceForm()
-    choices = register_choices(session_id)
-    form.set_choices(choices.people, with_names=can_see_names())
+    form.set_choices(choices.people, with_names=show_names)
     status = 200
     if form.validate_on_submit():
         try:
@@ -249,6 +252,8 @@ def attendance(session_id: int):
         summary=summary,
         session=session,
         more=choices.more,
+        usual=choices.usual,
+        ticking_usual=ticking_usual,
         lock=active_lock(session.grant_id, session.held_on),
     ), status
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import Select, or_, select
+
+from funds.extensions import db
 from funds.models import AuditEvent, User
 
 AUDIT_PAGE_SIZE = 50
@@ -14,11 +17,41 @@ def list_users() -> Select:
     return select(User).order_by(User.disabled, User.name)
 
 
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
 def list_audit_events(
-    *, before_id: int | None = None, limit: int = AUDIT_PAGE_SIZE
+    *,
+    before_id: int | None = None,
+    limit: int = AUDIT_PAGE_SIZE,
+    actor_id: int | None = None,
+    no_actor: bool = False,
+    prefixes: tuple[str, ...] = (),
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> Select:
-    """The newest audit events, a page at a time (keyset: ids below ``before_id``)."""
+    """The newest audit events, a page at a time (keyset: ids below ``before_id``),
+    narrowed to one person (or nobody signed in), kinds of action, and days (UTC)."""
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
+    if actor_id is not None:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    if no_actor:
+        query = query.where(AuditEvent.actor_id.is_(None))
+    if prefixes:
+        # "_" in voucher_batch. is a LIKE wildcard: escaped, it is a letter.
+        query = query.where(
+            or_(*(AuditEvent.action.startswith(p, autoescape=True) for p in prefixes))
+        )
+    if date_from is not None:
+        query = query.where(AuditEvent.at >= _start_of(date_from))
+    if date_to is not None:
+        query = query.where(AuditEvent.at < _start_of(date_to + timedelta(days=1)))
     return query
+
+
+def audit_people() -> list[User]:
+    """Everyone who may appear in the trail, by name (for the "who" filter)."""
+    return list(db.session.scalars(select(User).order_by(User.name, User.id)))

@@ -1,4 +1,4 @@
-"""User administration pages and the audit trail."""
+"""User administration pages, the audit trail and the organisation's details."""
 
 from __future__ import annotations
 
@@ -6,8 +6,21 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from funds.admin.forms import ROLE_HINTS, ConfirmForm, NewUserForm, RoleForm
-from funds.admin.queries import AUDIT_PAGE_SIZE, list_audit_events, list_users
+from funds.admin.audit_trail import describe
+from funds.admin.forms import (
+    ROLE_HINTS,
+    AuditFilterForm,
+    ConfirmForm,
+    NewUserForm,
+    OrganisationForm,
+    RoleForm,
+)
+from funds.admin.queries import (
+    AUDIT_PAGE_SIZE,
+    audit_people,
+    list_audit_events,
+    list_users,
+)
 from funds.admin.services import (
     change_role,
     create_user,
@@ -19,6 +32,7 @@ from funds.auth.decorators import recent_login_required
 from funds.errors import FundsError, apply_to_form
 from funds.extensions import db
 from funds.models import AuditEvent, Role, User
+from funds.organisation import current_organisation, update_organisation
 
 bp = Blueprint("admin", __name__)
 
@@ -145,9 +159,69 @@ def reset_password_view(user_id: int):
 
 @bp.route("/audit")
 def audit():
-    before = request.args.get("before", type=int)
+    form = AuditFilterForm(formdata=request.args)
+    form.set_people(audit_people())
+    if not form.validate():
+        return render_template(
+            "admin/audit.html", form=form, entries=None, older=None
+        ), 422
+    before = _before(request.args.get("before"))
     events = db.session.scalars(
-        list_audit_events(before_id=before).options(joinedload(AuditEvent.actor))
+        list_audit_events(
+            before_id=before, limit=AUDIT_PAGE_SIZE + 1, **form.criteria()
+        ).options(joinedload(AuditEvent.actor))
     ).all()
-    older = events[-1].id if len(events) == AUDIT_PAGE_SIZE else None
-    return render_template("admin/audit.html", events=events, older=older)
+    more = len(events) > AUDIT_PAGE_SIZE
+    events = events[:AUDIT_PAGE_SIZE]
+    older = (
+        url_for(".audit", before=events[-1].id, **form.link_args()) if more else None
+    )
+    newest = url_for(".audit", **form.link_args()) if before is not None else None
+    return render_template(
+        "admin/audit.html",
+        form=form,
+        entries=describe(events),
+        older=older,
+        newest=newest,
+    )
+
+
+def _before(token: str | None) -> int | None:
+    """The page's starting point from its link: an id in ASCII digits, else the newest."""
+    if token and token.isascii() and token.isdigit() and len(token) < 19:
+        return int(token)
+    return None
+
+
+# --- the organisation -------------------------------------------------------------------
+
+
+@bp.route("/organisation", methods=["GET", "POST"])
+def organisation():
+    """The organisation's name, address, charity number and returns contact."""
+    current = current_organisation()
+    if request.method == "GET":
+        form = OrganisationForm(
+            data={name: getattr(current, name) for name in OrganisationForm.FIELDS}
+        )
+    else:
+        form = OrganisationForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            update_organisation(
+                form.details(), actor=current_user._get_current_object()
+            )
+        except FundsError as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+            status = 422
+        else:
+            db.session.commit()
+            flash("Organisation details saved: new returns use them.", "success")
+            return redirect(url_for(".organisation"))
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "admin/organisation.html", form=form, organisation=current
+    ), status

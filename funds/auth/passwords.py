@@ -9,6 +9,9 @@ from pathlib import Path
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
+
+from funds.organisation import current_organisation
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -18,6 +21,15 @@ _DECORATION = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 
 
 @functools.cache
+def _organisation_name() -> str:
+    """The name on the organisation page; none where the database cannot say (the
+    command line before the first upgrade)."""
+    try:
+        return current_organisation().name
+    except SQLAlchemyError:
+        return ""
+
+
 def common_passwords() -> frozenset[str]:
     """The bundled list of common passwords, lower case."""
     lines = _COMMON_FILE.read_text(encoding="utf-8").splitlines()
@@ -96,6 +108,7 @@ def password_problem(
     words = {w.lower() for w in context if w}
     words |= {w.lower() for w in current_app.config.get("PASSWORD_CONTEXT_WORDS", [])}
     words.add(current_app.config.get("ORGANISATION_NAME", "").lower())
+    words.add(_organisation_name().lower())
     squashed = re.sub(r"\s+", "", core)
     for word in words:
         word_squashed = re.sub(r"\s+", "", word)

@@ -27,6 +27,7 @@ from wtforms.validators import Length, StopValidation, ValidationError
 
 from funds.disbursements.queries import BENEFICIARY_REFERENCE, find_beneficiary
 from funds.models import AccessRoute, DeliveryMethod, Household
+from funds.people.finding import choose
 from funds.validators import GovDateField as SharedDateField
 from funds.validators import (  # noqa: F401 - used by the views
     MoneyField,
@@ -96,6 +97,10 @@ def _radios(label, enum_class, message, **kwargs):
     )
 
 
+#: The longest name or reference the beneficiary field takes (names are up to 120).
+BENEFICIARY_TEXT_MAX = 120
+
+
 class AwardForm(FlaskForm):
     """Record one award against a grant."""
 
@@ -105,15 +110,25 @@ class AwardForm(FlaskForm):
         validators=[Required("Choose the grant this is paid from")],
     )
     beneficiary = StringField(
-        "Household or young person reference (optional)",
+        "Household or young person (optional)",
         widget=GovTextInput(),
         filters=[strip_text],
         description=(
-            "For example H-7K3Q9M or YP-4M2X8C. Leave this empty for spending "
-            "that is not for one person, such as staff costs."
+            "Type their name or reference (like H-7K3Q9M or YP-4M2X8C) and choose them "
+            "from the list. Leave this empty for spending that is not for one person, "
+            "such as staff costs."
         ),
-        validators=[Length(max=20, message="Enter a reference like H-7K3Q9M")],
+        validators=[
+            Length(
+                max=BENEFICIARY_TEXT_MAX,
+                message=f"Enter a name or reference of {BENEFICIARY_TEXT_MAX} "
+                "characters or fewer",
+            ),
+            PlainText(),
+        ],
     )
+    #: Which of the people a name found is meant (the search step without JavaScript).
+    beneficiary_pick = StringField(filters=[strip_text])
     item_type = _choice_field(
         "Item",
         message="Choose an item from the list",
@@ -206,9 +221,28 @@ class AwardForm(FlaskForm):
         self.grant.choices = [SelectChoice("", "Choose a grant"), *grants]
         self.item_type.choices = [SelectChoice("", "Choose an item"), *items]
 
+    #: Set by the view for roles that may find people by name.
+    find_by_name = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: The people a name typed in the beneficiary field found, to choose from.
+        self.beneficiary_candidates = []
+
     def validate_beneficiary(self, field):
         self.beneficiary_record = None
+        self.beneficiary_candidates = []
         if not field.data:
+            return
+        if not BENEFICIARY_REFERENCE.fullmatch(field.data) and getattr(
+            self, "find_by_name", False
+        ):
+            pick = getattr(self, "beneficiary_pick", None)
+            choice = choose(field.data, pick.data if pick else None)
+            self.beneficiary_candidates = choice.candidates
+            if choice.record is None:
+                raise ValidationError(choice.problem)
+            self.beneficiary_record = choice.record
             return
         if not BENEFICIARY_REFERENCE.fullmatch(field.data):
             raise ValidationError(

@@ -441,7 +441,7 @@ def reverse_disbursement(
         actor=actor,
         obj=reversal,
         before={"reverses": original.id, "amount": original.amount},
-        after=_values(reversal),
+        after={**_values(reversal), "reason": reversal.reason},
     )
     _restock_voucher(original, actor=actor)
     return reversal

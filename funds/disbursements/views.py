@@ -57,6 +57,7 @@ from funds.errors import FundsError, NotAllowed, add_problems, apply_to_form
 from funds.extensions import db
 from funds.models import AccessRoute, DeliveryMethod
 from funds.money import format_money
+from funds.permissions import can_see_names
 
 bp = Blueprint("disbursements", __name__)
 security_log = logging.getLogger("funds.security")
@@ -157,6 +158,7 @@ def _prefill(args) -> dict:
 
 
 def _award_choices(form: AwardForm) -> None:
+    form.find_by_name = can_see_names()
     grants = grant_choices(open_only=True)
     available = available_by_grant([grant.id for grant in grants])
     form.set_choices(

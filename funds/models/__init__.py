@@ -24,6 +24,7 @@ from funds.models.grant import (
     GrantTotalChange,
 )
 from funds.models.login_failure import LoginFailure
+from funds.models.organisation import OrganisationSettings
 from funds.models.people import Disability, Ethnicity, Gender, Household, YoungPerson
 from funds.models.taxonomy import ItemType, ItemTypeMapping, SpendCategory
 from funds.models.team import Team
@@ -56,6 +57,7 @@ __all__ = [
     "ItemType",
     "ItemTypeMapping",
     "LoginFailure",
+    "OrganisationSettings",
     "PeriodLock",
     "ReturnDefinition",
     "Role",

@@ -24,7 +24,7 @@ class PeopleList:
     more: bool
 
 
-def _search(model, q: str | None, *, with_names: bool):
+def matching(model, q: str | None, *, with_names: bool):
     """Rows whose reference or case reference (or, if allowed, name) contains ``q``."""
     text = (q or "").strip()
     if not text:
@@ -49,7 +49,7 @@ def _search(model, q: str | None, *, with_names: bool):
 
 
 def _list(query: Select, model, q, *, with_names, limit) -> PeopleList:
-    condition = _search(model, q, with_names=with_names)
+    condition = matching(model, q, with_names=with_names)
     if condition is not None:
         query = query.where(condition)
     query = query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from funds.activities.queries import attended
@@ -13,6 +21,7 @@ from funds.disbursements.queries import Cursor, LedgerFilter, ledger_page
 from funds.errors import FundsError, NotAllowed, apply_to_form
 from funds.extensions import db
 from funds.models import Disability, Ethnicity, Gender, Household, YoungPerson
+from funds.people.finding import KINDS, find_people
 from funds.people.forms import HouseholdForm, SearchForm, YoungPersonForm
 from funds.people.queries import (
     list_households,
@@ -105,6 +114,27 @@ def _ledger(**filters):
         "received": received(**filters),
         "older": "after" in request.args,
     }
+
+
+# --- finding people ----------------------------------------------------------------
+
+#: The longest text the type-ahead searches for (a name is at most 120 characters).
+LOOKUP_MAX = 120
+
+
+@bp.route("/people/lookup")
+def lookup():
+    """The type-ahead: households and young people matching the text, as JSON."""
+    text = request.args.get("q", "")
+    kinds = tuple(request.args.get("kinds", ",".join(KINDS)).split(","))
+    if len(text) > LOOKUP_MAX:
+        return jsonify(error=f"Type {LOOKUP_MAX} characters or fewer"), 422
+    if not kinds or any(kind not in KINDS for kind in kinds):
+        return jsonify(error="Ask for households, young people or both"), 422
+    found = find_people(text, with_names=can_see_names(), kinds=kinds)
+    return jsonify(
+        results=[match.as_json() for match in found.matches], more=found.more
+    )
 
 
 # --- households ---------------------------------------------------------------------

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -94,7 +93,6 @@ def build_command(
             date_to=date_to.date(),
             prepared_by=prepared_by,
             prepared_on=date.today(),
-            organisation=current_app.config["ORGANISATION_NAME"],
         )
     except FundsError as error:
         raise click.ClickException(error.message) from error

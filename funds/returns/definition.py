@@ -16,6 +16,8 @@ SHEET_KINDS = ("tables", "cover", "signoff")
 ORIENTATIONS = ("landscape", "portrait")
 COVER_FIELDS = {
     "organisation": "Organisation",
+    "charity_number": "Registered charity number",
+    "address": "Address",
     "funder": "Funder",
     "grant_reference": "Grant reference",
     "grant": "Grant",

@@ -9,7 +9,6 @@ from datetime import date
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -532,7 +531,6 @@ def preview_workbook(draft_id: int):
             date_to=form.date_to.data,
             prepared_by=current_user.name,
             prepared_on=date.today(),
-            organisation=current_app.config["ORGANISATION_NAME"],
         )
     except FundsError:
         abort(400)

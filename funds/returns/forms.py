@@ -154,8 +154,11 @@ class SubmitForm(FlaskForm):
         }
 
 
-def submit_form(roles: list[str], formdata=None) -> SubmitForm:
-    """A SubmitForm with a sign-off sub-form for each of these signatories."""
+def submit_form(
+    roles: list[str], formdata=None, *, contact: dict | None = None
+) -> SubmitForm:
+    """A SubmitForm with a sign-off sub-form for each of these signatories; the contact
+    starts as ``contact`` (the organisation's returns contact)."""
 
     class _Submit(SubmitForm):
         pass
@@ -163,7 +166,7 @@ def submit_form(roles: list[str], formdata=None) -> SubmitForm:
     _Submit.roles = list(roles)
     for index in range(len(roles)):
         setattr(_Submit, f"signatory_{index}", FormField(SignatoryForm))
-    return _Submit(formdata=formdata)
+    return _Submit(formdata=formdata, data={"contact": contact or {}})
 
 
 class UnlockForm(FlaskForm):

@@ -24,6 +24,7 @@ from funds.models import (
     User,
 )
 from funds.models.base import utcnow
+from funds.organisation import Organisation, current_organisation
 from funds.returns.context import Context, Scope
 from funds.returns.definition import Definition, definition_dict, parse_definition
 from funds.returns.engine import Engine, TableFigures
@@ -138,15 +139,21 @@ def build_return(
     date_to: date,
     prepared_by: str,
     prepared_on: date,
-    organisation: str,
+    organisation: Organisation | None = None,
     signoff: dict | None = None,
 ) -> BuiltReturn:
-    """Build a return's figures and workbook from the ledger (nothing is written)."""
+    """Build a return's figures and workbook from the ledger (nothing is written). The
+    cover names the organisation from its details page unless another is given."""
     figures = compute_figures(
         grant, definition=definition, date_from=date_from, date_to=date_to
     )
+    organisation = organisation or current_organisation()
     facts = CoverFacts(
-        organisation=organisation,
+        organisation=organisation.name,
+        charity_number=organisation.charity_number,
+        organisation_address=", ".join(
+            line.strip() for line in organisation.address.splitlines() if line.strip()
+        ),
         funder=grant.funder.name,
         grant_reference=grant.reference,
         grant_title=grant.title,
@@ -175,8 +182,8 @@ def submit_return(
     definition: Definition,
     date_from: date,
     date_to: date,
-    organisation: str,
     today: date,
+    organisation: Organisation | None = None,
     signoff: dict | None = None,
 ) -> FunderReturn:
     """Keep the return exactly as built and lock its period of the grant.

@@ -8,7 +8,6 @@ from datetime import date
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -23,6 +22,7 @@ from sqlalchemy.orm import joinedload
 from funds.errors import FundsError, apply_to_form
 from funds.extensions import db, limiter
 from funds.models import FunderReturn, Grant, PeriodLock
+from funds.organisation import current_organisation
 from funds.returns.forms import ReturnForm, UnlockForm, submit_form
 from funds.returns.library import available, get_definition
 from funds.returns.services import (
@@ -135,7 +135,6 @@ def download():
             date_to=date_to,
             prepared_by=current_user.name,
             prepared_on=date.today(),
-            organisation=current_app.config["ORGANISATION_NAME"],
         )
     except FundsError:
         abort(400)
@@ -170,7 +169,11 @@ def submit():
     if chosen is None:
         return _chooser(form, 422)
     grant, definition, date_from, date_to = chosen
-    signing = submit_form(list(definition.signoff.signatories), formdata)
+    signing = submit_form(
+        list(definition.signoff.signatories),
+        formdata,
+        contact=current_organisation().contact,
+    )
     if request.method == "GET":
         return _submit_page(form, signing, chosen)
     if not signing.validate():
@@ -183,7 +186,6 @@ def submit():
             definition=definition,
             date_from=date_from,
             date_to=date_to,
-            organisation=current_app.config["ORGANISATION_NAME"],
             today=today,
             signoff=signing.signoff(today),
         )

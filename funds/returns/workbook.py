@@ -92,6 +92,9 @@ class CoverFacts:
     checksum: str
     #: {"signatories": [{field: text}...], "contact": {"name", "email", "phone"}}
     signoff: dict = field(default_factory=dict)
+    charity_number: str = ""
+    #: The address on one line.
+    organisation_address: str = ""
 
 
 # --- formulas ----------------------------------------------------------------------------------
@@ -406,6 +409,8 @@ def _cover_value(ws, name: str, facts: CoverFacts, definition: Definition):
         ]
     value = {
         "organisation": facts.organisation,
+        "charity_number": facts.charity_number,
+        "address": facts.organisation_address,
         "funder": facts.funder,
         "grant_reference": facts.grant_reference,
         "grant": facts.grant_title,

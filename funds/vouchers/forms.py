@@ -28,8 +28,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
+from funds.disbursements.forms import BENEFICIARY_TEXT_MAX
 from funds.errors import ValidationError as FundsValidationError
 from funds.models import AccessRoute, Household
+from funds.people.finding import HOUSEHOLD, choose
 from funds.spreadsheets import read_first_column
 from funds.validators import GovDateField as SharedDateField
 from funds.validators import (  # noqa: F401 - used by the views
@@ -318,15 +320,23 @@ class IssueForm(FlaskForm):
     """Give vouchers from stock to a household."""
 
     household = StringField(
-        "Household reference",
+        "Household",
         widget=GovTextInput(),
         filters=[strip_text],
-        description="Like H-7K3Q9M. It is on the household’s page.",
+        description="Type the name or the reference (like H-7K3Q9M) and choose the "
+        "household from the list.",
         validators=[
-            Required("Enter the household’s reference"),
-            Length(max=20, message="Enter a reference like H-7K3Q9M"),
+            Required("Enter the household’s name or reference"),
+            Length(
+                max=BENEFICIARY_TEXT_MAX,
+                message=f"Enter a name or reference of {BENEFICIARY_TEXT_MAX} "
+                "characters or fewer",
+            ),
+            PlainText(),
         ],
     )
+    #: Which of the households a name found is meant (the search step without JavaScript).
+    household_pick = StringField(filters=[strip_text])
     awarded_on = GovDateField(
         "Date given",
         default=date.today,
@@ -346,11 +356,31 @@ class IssueForm(FlaskForm):
     )
     form_token = HiddenField()
 
+    #: Set by the view for roles that may find people by name.
+    find_by_name = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: The households a name typed in the household field found, to choose from.
+        self.household_candidates = []
+
     def validate_household(self, field):
         self.household_record = None
         if not field.data:
             return
         reference = field.data.upper()
+        if not _HOUSEHOLD.fullmatch(reference) and self.find_by_name:
+            choice = choose(
+                field.data,
+                self.household_pick.data,
+                kinds=(HOUSEHOLD,),
+                what="household",
+            )
+            self.household_candidates = choice.candidates
+            if choice.record is None:
+                raise ValidationError(choice.problem)
+            self.household_record = choice.record
+            return
         if not _HOUSEHOLD.fullmatch(reference):
             raise ValidationError("Enter a household reference like H-7K3Q9M")
         from sqlalchemy import select

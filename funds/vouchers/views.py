@@ -24,6 +24,7 @@ from funds.errors import FundsError, NotAllowed, apply_to_form
 from funds.extensions import db
 from funds.models import AccessRoute, Grant, ItemType, VoucherBatch, VoucherStatus
 from funds.money import format_money
+from funds.permissions import can_see_names
 from funds.vouchers import queries
 from funds.vouchers.forms import (
     BatchForm,
@@ -258,6 +259,7 @@ def issue():
         form.form_token.data = new_form_token()
     else:
         form = IssueForm()
+    form.find_by_name = can_see_names()
     status = 200
     if form.validate_on_submit():
         try:

@@ -22,6 +22,7 @@ from funds.activities.queries import (
     register_choices,
     session_page,
     session_summary,
+    usual_attendees,
 )
 from funds.disbursements.services import reverse_disbursement
 from funds.extensions import db
@@ -396,13 +397,67 @@ def test_register_choices_lists_attendees_first_and_says_when_there_are_more(
     last = max(people, key=refs.get)
     session_id = create_session(grant_id, attendees=(last,))
     with app.app_context():
-        choices = register_choices(session_id, limit=2)
+        session = db.session.get(ActivitySession, session_id)
+        choices = register_choices(session, with_names=False, limit=2)
         assert choices.more
         listed = [p.id for p in choices.people]
         assert last in listed and len(listed) == 3
         assert [refs[i] for i in listed] == sorted(refs[i] for i in listed)
-        everyone = register_choices(session_id, limit=10)
+        everyone = register_choices(session, with_names=False, limit=10)
         assert not everyone.more and len(everyone.people) == 5
+
+
+def test_the_register_lists_people_by_name_for_roles_that_see_names(
+    app, grant_id, create_session, create_young_person
+):
+    for name in ("zoë Adams", "Ánh Nguyen", "Bea Clarke", None, "alex Smith"):
+        create_young_person(name=name)
+    session_id = create_session(grant_id)
+    with app.app_context():
+        session = db.session.get(ActivitySession, session_id)
+        names = [p.name for p in register_choices(session, with_names=True).people]
+    # By name ignoring case, people with no name recorded last.
+    assert names == ["alex Smith", "Bea Clarke", "zoë Adams", "Ánh Nguyen", None]
+
+
+def test_who_usually_comes_is_half_of_the_activitys_last_four_sessions(
+    app, grant_id, create_session, create_young_person, create_user
+):
+    regular, twice, once, other_activity, lapsed = (
+        create_young_person() for _ in range(5)
+    )
+    create_session(grant_id, held_on=date(2024, 5, 1), attendees=(lapsed,))
+    create_session(grant_id, held_on=date(2024, 5, 8), attendees=(lapsed,))
+    for day, came in (
+        (3, (regular, twice)),
+        (10, (regular, once)),
+        (17, (regular, twice)),
+        (24, (regular,)),
+    ):
+        create_session(grant_id, held_on=date(2024, 6, day), attendees=came)
+    create_session(
+        grant_id,
+        activity="Theatre trip",
+        held_on=date(2024, 6, 20),
+        attendees=(other_activity,),
+    )
+    cancelled = create_session(grant_id, held_on=date(2024, 6, 26), attendees=(once,))
+    _cancel(app, create_user, cancelled)
+    today = create_session(grant_id, held_on=date(2024, 7, 1))
+    first = create_session(grant_id, held_on=date(2024, 4, 1))
+    with app.app_context():
+        usual = usual_attendees(db.session.get(ActivitySession, today))
+        none_before = usual_attendees(db.session.get(ActivitySession, first))
+        choices = register_choices(
+            db.session.get(ActivitySession, today), with_names=True, limit=0
+        )
+    # 2 of the last 4 kayaking sessions is usual; 1 is not; older and cancelled
+    # sessions and other activities do not count.
+    assert usual == {regular, twice}
+    assert none_before == set()
+    # Those who usually come are offered even past the list's limit.
+    assert {p.id for p in choices.people} == {regular, twice}
+    assert choices.usual == {regular, twice}
 
 
 def test_find_young_people_by_reference_or_case_reference(app, create_young_person):

@@ -6,6 +6,7 @@ Every write is checked in a fresh app context after the request.
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -609,7 +610,7 @@ def test_an_empty_register_clears_it(app, client, staff, kayaking):
         ),
         (
             {"add_references": "CR-NOBODY"},
-            "There is no young person with the reference CR-NOBODY",
+            "There is no young person called CR-NOBODY or with that reference",
         ),
         ({"add_references": "YP-\x00ABC"}, "control characters"),
         ({"add_references": "YP-\u202eABC"}, "text-direction"),
@@ -854,3 +855,83 @@ def test_a_young_persons_page_shows_the_sessions_they_attended(
     drew = drew[drew.index('id="attended"') : drew.index('id="received"')]
     assert "High ropes" in drew and "Cancelled" in drew
     assert 'id="cost-share">£0.00<' in drew and 'id="sessions-attended">0<' in drew
+
+
+# --- finding people on the register ------------------------------------------------------------
+
+
+def _ticked(html: str) -> set[str]:
+    return set(
+        re.findall(
+            r'name="young_people" type="checkbox" value="([0-9]+)"\s*checked', html
+        )
+    )
+
+
+def test_the_register_lists_people_by_name_and_adds_them_by_name(
+    app, client, staff, kayaking, create_young_person
+):
+    session_id, people = kayaking
+    newcomer = create_young_person(name="Alex Zhang")
+    html = client.get(f"/activities/{session_id}/attendance").get_data(as_text=True)
+    labels = re.findall(
+        r'class="govuk-label govuk-checkboxes__label"[^>]*>\s*(.*?)\s*<', html
+    )
+    assert [label.split(" (")[0] for label in labels] == [
+        "Alex Zhang",
+        "Jamie Smith",
+        "Riley Jones",
+    ]
+    assert f"Jamie Smith ({_reference(app, people[0])})" in labels
+    response = client.post(
+        f"/activities/{session_id}/attendance",
+        data={
+            "young_people": [str(p) for p in people],
+            "add_references": "alex zhang",
+            "carers": "1",
+        },
+    )
+    assert response.status_code == 302
+    assert _attendees(app, session_id) == {*people, newcomer}
+
+
+def test_a_name_two_young_people_share_is_refused_with_their_references(
+    app, client, staff, kayaking, create_young_person
+):
+    session_id, people = kayaking
+    twins = [create_young_person(name="Sam Lee") for _ in range(2)]
+    response = client.post(
+        f"/activities/{session_id}/attendance",
+        data={"young_people": [str(p) for p in people], "add_references": "Sam Lee"},
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "More than one young person is called Sam Lee" in html
+    assert all(_reference(app, twin) in html for twin in twins)
+    assert _attendees(app, session_id) == set(people)
+
+
+def test_tick_everyone_who_usually_comes(
+    app, client, staff, grant_id, create_session, create_young_person
+):
+    regular = create_young_person(name="Casey Regular")
+    sometimes = create_young_person(name="Drew Sometimes")
+    rarely = create_young_person(name="Eli Rarely")
+    for day, came in (
+        (3, (regular, sometimes)),
+        (10, (regular, rarely)),
+        (17, (regular,)),
+    ):
+        create_session(grant_id, held_on=date(2024, 6, day), attendees=came)
+    create_session(grant_id, held_on=date(2024, 6, 24), attendees=(regular, sometimes))
+    today = create_session(grant_id, held_on=date(2024, 7, 1))
+    page = client.get(f"/activities/{today}/attendance").get_data(as_text=True)
+    assert _ticked(page) == set()
+    assert "Tick everyone who usually comes (2)" in page
+    assert page.count("Usually comes") == 2
+    ticked = client.get(f"/activities/{today}/attendance?usual=1").get_data(
+        as_text=True
+    )
+    assert _ticked(ticked) == {str(regular), str(sometimes)}
+    assert "are ticked as well" in ticked
+    assert _attendees(app, today) == set()  # nothing saved until the clerk saves

@@ -22,6 +22,7 @@ from funds.models import (
     Household,
     Role,
     User,
+    YoungPerson,
 )
 from tests.conftest import audit_actions, count
 
@@ -227,8 +228,13 @@ BAD_INPUT = [
         "45-not-a-ref",
         {"beneficiary": "Robert'); DROP"},
         "beneficiary",
-        "reference like",
+        "No household or young person matches",
     ),
+    ("45-too-short", {"beneficiary": "R"}, "beneficiary", "at least 2 letters"),
+    ("45-wildcard", {"beneficiary": "%"}, "beneficiary", "at least 2 letters"),
+    ("45-wildcards", {"beneficiary": "%_"}, "beneficiary", "No household or young"),
+    ("45-long", {"beneficiary": "A" * 121}, "beneficiary", "120 characters"),
+    ("45-noncharacter", {"beneficiary": "Sam\ufffe"}, "beneficiary", "character"),
     ("46-not-an-id", {"grant": "abc"}, "grant", "open grants"),
     ("46-sql", {"grant": "1 OR 1=1"}, "grant", "open grants"),
     ("46-missing", {"grant": ""}, "grant", "Choose the grant"),
@@ -1013,3 +1019,68 @@ def test_a_grant_that_pays_salaries_takes_larger_single_awards(
         assert db.session.get(Grant, staff_grant).max_award == Decimal("15000.00")
     recorded = client.post("/awards/new", data=ledger.form(amount="12000.00", **salary))
     assert recorded.status_code == 302
+
+
+# --- finding the household by name, without JavaScript ---------------------------------------
+
+
+def _pick_radios(page: str) -> list[str]:
+    return re.findall(r'name="beneficiary_pick" type="radio" value="([^"]+)"', page)
+
+
+def test_a_name_offers_the_matches_and_the_one_picked_is_recorded(
+    app, client, ledger, create_household, create_young_person
+):
+    with app.app_context():
+        db.session.get(Household, ledger.household).name = "Jamie Smith"
+        db.session.commit()
+    namesake = create_young_person(name="Jamie Smithers")
+    data = ledger.form(beneficiary="jamie smi", amount="12.00")
+    asked = client.post("/awards/new", data=data)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 422
+    assert "Choose which household or young person “jamie smi” is" in field_error(
+        page, "beneficiary"
+    )
+    with app.app_context():
+        other = db.session.get(YoungPerson, namesake).reference
+    assert _pick_radios(page) == [ledger.reference, other]
+    assert "Jamie Smith (" in page and "Jamie Smithers (" in page
+    assert count(app, Disbursement) == 1  # nothing recorded while choosing
+    # What was typed stays as typed; the choice is the household.
+    assert 'value="jamie smi"' in page
+    data["beneficiary_pick"] = ledger.reference
+    recorded = client.post("/awards/new", data=data)
+    assert recorded.status_code == 302
+    with app.app_context():
+        line = db.session.scalars(
+            select(Disbursement).order_by(Disbursement.id.desc())
+        ).first()
+        assert (line.household_id, line.young_person_id) == (ledger.household, None)
+        assert line.amount == Decimal("12.00")
+
+
+def test_one_match_is_still_chosen_by_the_clerk_not_for_them(app, client, ledger):
+    with app.app_context():
+        db.session.get(Household, ledger.household).name = "Ola Nowak"
+        db.session.commit()
+    asked = client.post("/awards/new", data=ledger.form(beneficiary="Nowak"))
+    assert asked.status_code == 422
+    assert _pick_radios(asked.get_data(as_text=True)) == [ledger.reference]
+    # A pick that is not among what the name found is not taken.
+    wrong = client.post(
+        "/awards/new",
+        data=ledger.form(beneficiary="Nowak", beneficiary_pick="H-ZZZZZZ"),
+    )
+    assert wrong.status_code == 422
+    assert count(app, Disbursement) == 1
+
+
+def test_a_name_nobody_has_says_so(app, client, ledger):
+    response = client.post("/awards/new", data=ledger.form(beneficiary="Nobody Here"))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "No household or young person matches “Nobody Here”" in field_error(
+        page, "beneficiary"
+    )
+    assert _pick_radios(page) == []

@@ -130,8 +130,17 @@ def test_record_a_session_and_its_register(page: Page, server_url, live_app, axe
     expect(page.get_by_role("heading", name="Who attended?")).to_be_visible()
     axe_check(page, "activities-05-register")
     people = seeded["people"]
-    page.get_by_label(f"{people['Jamie Smith']} – Jamie Smith").check()
-    page.get_by_label(f"{people['Riley Jones']} – Riley Jones").check()
+    # The list is by name; the filter narrows it as you type and keeps what is ticked.
+    labels = page.locator(".govuk-checkboxes__label")
+    expect(labels.first).to_have_text(f"Drew Wilson ({people['Drew Wilson']})")
+    page.get_by_label(f"Jamie Smith ({people['Jamie Smith']})").check()
+    page.get_by_label("Filter the list by name or reference").fill("riley")
+    expect(page.get_by_label(f"Jamie Smith ({people['Jamie Smith']})")).to_be_hidden()
+    expect(page.get_by_text("Showing 1 of 3")).to_be_visible()
+    axe_check(page, "activities-05b-register-filtered")
+    page.get_by_label(f"Riley Jones ({people['Riley Jones']})").check()
+    page.get_by_label("Filter the list by name or reference").fill("")
+    expect(page.get_by_label(f"Jamie Smith ({people['Jamie Smith']})")).to_be_checked()
     page.get_by_label("Parents or carers who came along").fill("1")
     page.get_by_role("button", name="Save register").click()
 
@@ -139,8 +148,8 @@ def test_record_a_session_and_its_register(page: Page, server_url, live_app, axe
     expect(page.locator("#places-filled")).to_contain_text("2")
     expect(page.locator("#places-filled")).to_contain_text("of 8")
     expect(page.locator("#cost-per-participant")).to_have_text("£60.00")
-    expect(page.locator("#contact-hours")).to_have_text("5.0")
-    register = page.locator("#register ~ table")
+    expect(page.locator("#contact-hours")).to_have_text("5.00")
+    register = page.locator("#register ~ .funds-table-scroll table")
     expect(register).to_contain_text("Jamie Smith")
     expect(register).to_contain_text("Riley Jones")
     expect(register).not_to_contain_text("Drew Wilson")
@@ -153,6 +162,13 @@ def test_record_a_session_and_its_register(page: Page, server_url, live_app, axe
     ).to_be_visible()
     expect(page.locator("#not-attended ~ ul")).to_contain_text("Drew Wilson")
     axe_check(page, "activities-07-programme")
+
+    # Jamie's own page lists the session and their half of its cost.
+    page.goto(server_url + "/young-people")
+    page.get_by_role("link", name=people["Jamie Smith"]).click()
+    expect(page.locator("#sessions-attended")).to_have_text("1")
+    expect(page.locator("#cost-share")).to_have_text("£60.00")
+    axe_check(page, "activities-08-young-person")
 
     with live_app.app_context():
         session = db.session.scalars(select(ActivitySession)).one()

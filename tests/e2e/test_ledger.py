@@ -60,7 +60,7 @@ def _seed(app) -> tuple[int, str, str]:
 
 
 def _fill_award(page: Page, *, reference: str, amount: str) -> None:
-    page.get_by_label("Household or young person reference").fill(reference)
+    page.get_by_label("Household or young person").fill(reference)
     page.get_by_label("Item", exact=True).select_option(label="Food: Food voucher")
     page.get_by_label("Amount").fill(amount)
     page.get_by_label("Voucher", exact=True).check()
@@ -141,3 +141,116 @@ def test_staff_record_a_food_voucher_and_see_the_balance_fall(
         amounts = db.session.scalars(select(Disbursement.amount)).all()
     assert amounts == [Decimal("30.00")]
     assert not problems, problems
+
+
+def _name_household(app, reference: str, name: str) -> None:
+    from funds.models import Household
+
+    with app.app_context():
+        household = db.session.scalars(
+            select(Household).where(Household.reference == reference)
+        ).one()
+        household.name = name
+        db.session.commit()
+
+
+def _sign_in(page: Page, server_url: str) -> None:
+    page.goto(server_url + "/login")
+    page.get_by_label("Email address").fill("sam@example.org")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Hello, Sam Staff")).to_be_visible()
+
+
+def _fill_rest(page: Page, amount: str) -> None:
+    page.get_by_label("Grant", exact=True).select_option(index=1)
+    page.get_by_label("Item", exact=True).select_option(label="Food: Food voucher")
+    page.get_by_label("Amount").fill(amount)
+    page.get_by_label("Voucher", exact=True).check()
+    page.get_by_label("Referral").check()
+
+
+def _household_of_last_award(app):
+    from funds.models import Household
+
+    with app.app_context():
+        line = db.session.scalars(
+            select(Disbursement).order_by(Disbursement.id.desc())
+        ).first()
+        return db.session.get(Household, line.household_id).reference, line.amount
+
+
+def test_a_clerk_finds_the_household_by_name_as_they_type(
+    page: Page, server_url, live_app, axe_check
+):
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    _, _, household = _seed(live_app)
+    _name_household(live_app, household, "Marta Kowalska")
+    _sign_in(page, server_url)
+
+    page.goto(server_url + "/awards/new")
+    finder = page.get_by_role("combobox", name="Household or young person")
+    finder.press_sequentially("kowal", delay=40)
+    option = page.get_by_role("option", name=re.compile(r"Marta Kowalska"))
+    expect(option).to_be_visible()
+    expect(option).to_contain_text(f"Marta Kowalska ({household})")
+    expect(option).to_contain_text("Household of 3")
+    expect(finder).to_have_attribute("aria-expanded", "true")
+    axe_check(page, "finding-01-type-ahead-open")
+
+    finder.press("ArrowDown")
+    expect(option).to_have_attribute("aria-selected", "true")
+    finder.press("Enter")  # chooses; does not send the form
+    expect(finder).to_have_value(household)
+    expect(page.get_by_text(f"Chosen: Marta Kowalska ({household})")).to_be_visible()
+    expect(page.get_by_role("listbox")).to_be_hidden()
+    _fill_rest(page, "25.00")
+    page.get_by_role("button", name="Record award").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Food voucher, £25.00")
+    assert _household_of_last_award(live_app) == (household, Decimal("25.00"))
+
+    # Sent with the name rather than a choice from the list: the form asks which.
+    page.goto(server_url + "/awards/new")
+    finder.fill("Kowalska")
+    finder.press("Escape")
+    _fill_rest(page, "5.00")
+    page.get_by_role("button", name="Record award").click()
+    expect(page.locator("#beneficiary-error")).to_contain_text("Choose which")
+    axe_check(page, "finding-02-search-step")
+    page.get_by_label(f"Marta Kowalska ({household})").check()
+    page.get_by_role("button", name="Record award").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Food voucher, £5.00")
+    assert not problems, problems
+
+
+def test_without_javascript_the_name_is_a_search_step(browser, server_url, live_app):
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    _, _, household = _seed(live_app)
+    _name_household(live_app, household, "Marta Kowalska")
+    _sign_in(page, server_url)
+
+    page.goto(server_url + "/awards/new")
+    page.get_by_label("Household or young person").fill("Kowalska")
+    _fill_rest(page, "15.00")
+    page.get_by_role("button", name="Record award").click()
+    expect(page.locator("#beneficiary-error")).to_contain_text(
+        "Choose which household or young person “Kowalska” is"
+    )
+    page.get_by_label(f"Marta Kowalska ({household})").check()
+    page.get_by_role("button", name="Record award").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Food voucher, £15.00")
+    assert _household_of_last_award(live_app) == (household, Decimal("15.00"))
+    context.close()
+
+
+def test_tables_fit_a_phone_screen(page: Page, server_url, live_app):
+    grant_id, _, _ = _seed(live_app)
+    _sign_in(page, server_url)
+    page.set_viewport_size({"width": 360, "height": 740})
+    for path in (f"/grants/{grant_id}", "/grants", "/awards"):
+        page.goto(server_url + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"{path} is {width}px wide on a 360px phone"

@@ -118,7 +118,7 @@ def test_a_clerk_issues_two_vouchers_and_the_stock_reconciles(
     axe_check(page, "vouchers-02-issue")
 
     # A mistake first: nothing ticked. The error summary says so; nothing is recorded.
-    page.get_by_label("Household reference").fill(seeded["household"])
+    page.get_by_label("Household", exact=True).fill(seeded["household"])
     page.get_by_label("Referral").check()
     page.get_by_role("button", name="Issue vouchers").click()
     expect(page.locator(".govuk-error-summary")).to_contain_text(
@@ -175,7 +175,7 @@ def test_a_clerk_issues_two_vouchers_and_the_stock_reconciles(
     expect(identity).to_contain_text("£100.00 = £40.00 + £60.00 + £0.00 + £0.00")
     expect(identity).to_contain_text("Balances")
     expect(page.get_by_text("does not balance")).to_have_count(0)
-    issued = page.locator("#issued ~ table").first
+    issued = page.locator("#issued ~ .funds-table-scroll table").first
     expect(issued).to_contain_text("TES0002")
     expect(issued).to_contain_text("TES0004")
     expect(issued).to_contain_text(seeded["household"])

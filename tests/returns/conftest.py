@@ -8,6 +8,7 @@ import pytest
 
 from funds.extensions import db
 from funds.models import Grant, Role, User
+from funds.organisation import Organisation
 from funds.returns.library import get_definition
 from funds.returns.services import build_return
 
@@ -112,7 +113,7 @@ def build(app):
                 date_to=date_to,
                 prepared_by="Maria Manager",
                 prepared_on=date(2026, 11, 23),
-                organisation="Riverside Youth Project",
+                organisation=Organisation(name="Riverside Youth Project"),
                 **options,
             )
             return built

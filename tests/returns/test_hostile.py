@@ -42,6 +42,7 @@ from funds.models import (
     Role,
     User,
 )
+from funds.organisation import Organisation
 from funds.people.services import (
     HouseholdInput,
     YoungPersonInput,
@@ -185,7 +186,7 @@ def build(app, grant_id: int, key: str, date_from=START, date_to=END):
             date_to=date_to,
             prepared_by="Maria Manager",
             prepared_on=TODAY,
-            organisation="Riverside Youth Project",
+            organisation=Organisation(name="Riverside Youth Project"),
         )
 
 

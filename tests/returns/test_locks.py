@@ -55,7 +55,6 @@ def locked(
             definition=get_definition("budget"),
             date_from=date(2024, 4, 1),
             date_to=date(2024, 6, 30),
-            organisation="Org",
             today=TODAY,
         )
         db.session.commit()

@@ -329,3 +329,24 @@ def test_cli_builds_a_return(app, runner, hsf_year, tmp_path):
         ]
     )
     assert bad.exit_code != 0 and "No grant" in bad.output
+
+
+def test_returns_carry_the_details_and_offer_the_contact(client, manager, hsf_year):
+    from tests.admin.test_organisation import DETAILS
+
+    client.post("/admin/organisation", data=DETAILS)
+    query = QUERY.format(grant=hsf_year["grant"], template="hsf")
+    book = openpyxl.load_workbook(
+        io.BytesIO(client.get(f"/returns/download?{query}").data)
+    )
+    cover = {
+        row[0].value: row[1].value
+        for row in book["Cover"].iter_rows()
+        if row[0].value and len(row) > 1
+    }
+    assert cover["Organisation"] == "Riverside Youth Trust"
+    assert cover["Registered charity number"] == "1123456"
+    assert cover["Address"] == "12 Quay Street, Southampton, SO14 2AB"
+    confirm = client.get(f"/returns/submit?{query}").get_data(as_text=True)
+    assert re.search(r'name="contact-name"[^>]*value="Priya Shah"', confirm)
+    assert 'value="priya@riverside.example"' in confirm

@@ -1066,3 +1066,27 @@ def test_a_grant_reference_never_breaks_the_download_name(
     assert re.fullmatch(
         r'attachment; filename="vouchers-issued-[A-Za-z0-9._-]+\.csv"', disposition
     )
+
+
+def test_issuing_to_a_household_found_by_name(
+    app, staff_client, buy, household, create_young_person
+):
+    buy()
+    household_id, reference = household
+    create_young_person(name="Jo Bloggsworth")  # a young person is not a household
+    data = _issue_form("bloggs", serials="TES0004")
+    asked = staff_client.post("/vouchers/issue", data=data)
+    page = _text(asked)
+    assert asked.status_code == 422
+    assert "Choose which household “bloggs” is" in page
+    assert re.findall(r'name="household_pick" type="radio" value="([^"]+)"', page) == [
+        reference
+    ]
+    assert _status(app, "TES0004") == VoucherStatus.IN_STOCK
+    data["household_pick"] = reference
+    issued = staff_client.post("/vouchers/issue", data=data)
+    assert issued.status_code == 302, _text(issued)[:2000]
+    with app.app_context():
+        award = db.session.scalars(select(Disbursement)).one()
+        assert award.household_id == household_id
+    assert _status(app, "TES0004") == VoucherStatus.ISSUED

@@ -1,0 +1,734 @@
+"""The audit trail in words: each event as a sentence naming the things it touched, and
+the kinds of event the page filters by. Names are looked up for a whole page at once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from flask import url_for
+from sqlalchemy import select
+
+from funds.extensions import db
+from funds.models import (
+    ActivitySession,
+    AuditEvent,
+    DefinitionDraft,
+    Disbursement,
+    Funder,
+    FunderReturn,
+    Grant,
+    Household,
+    ItemType,
+    PeriodLock,
+    ReturnDefinition,
+    SpendCategory,
+    Team,
+    User,
+    Voucher,
+    VoucherBatch,
+    YoungPerson,
+)
+from funds.money import format_money
+
+#: What the page filters by: key -> (label, the action prefixes it covers).
+KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "awards": ("Awards, payments and reversals", ("disbursement.",)),
+    "vouchers": ("Vouchers", ("voucher.", "voucher_batch.")),
+    "activities": ("Activity sessions and registers", ("activity_session.",)),
+    "grants": ("Grants and budget lines", ("grant.", "budget_line.")),
+    "people": ("Households and young people", ("household.", "young_person.")),
+    "returns": ("Returns and period locks", ("funder_return.", "period.")),
+    "definitions": ("Return definitions", ("definition.",)),
+    "set-up": (
+        "Organisation, funders, items and teams",
+        ("organisation.", "funder.", "item_type.", "spend_category.", "team."),
+    ),
+    "users": ("Users", ("user.",)),
+    "sign-ins": ("Sign-ins and passwords", ("auth.",)),
+}
+
+#: Words for the fields a change names.
+FIELD_WORDS = {
+    "title": "title",
+    "reference": "reference",
+    "total": "total",
+    "starts_on": "start date",
+    "ends_on": "end date",
+    "control": "budget control",
+    "status": "status",
+    "notes": "notes",
+    "max_award": "largest single award",
+    "team_id": "team",
+    "funder_id": "funder",
+    "adults": "adults",
+    "children": "children",
+    "has_children": "has children",
+    "has_pensioner": "has a pensioner",
+    "has_disabled_person": "has a disabled person",
+    "has_care_leaver": "has a care leaver",
+    "postcode_district": "postcode district",
+    "case_reference": "case-system reference",
+    "name": "name",
+    "contact": "contact details",
+    "date_of_birth": "date of birth",
+    "gender": "gender",
+    "ethnicity": "ethnic group",
+    "disability": "disability",
+    "household_id": "household",
+    "role": "role",
+    "carers": "parents or carers",
+    "address": "address",
+    "charity_number": "charity number",
+    "contact_name": "returns contact",
+    "contact_email": "returns contact's email",
+    "contact_phone": "returns contact's phone",
+}
+_MONEY = {
+    "total",
+    "amount",
+    "max_award",
+    "face_value",
+    "purchase_cost",
+    "cost",
+}
+
+
+@dataclass(frozen=True)
+class Link:
+    text: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event as the page shows it."""
+
+    event: AuditEvent
+    #: Who acted; None when the sentence itself says (a failed sign-in).
+    who: str | None
+    #: The sentence: plain text and links, in order.
+    parts: list[str | Link]
+
+    @property
+    def text(self) -> str:
+        return "".join(p if isinstance(p, str) else p.text for p in self.parts)
+
+
+# --- names for a page of events -----------------------------------------------------------
+
+
+class Names:
+    """The names of everything a page of events mentions, each kind in one query."""
+
+    _MODELS = {
+        "grants": Grant,
+        "item_types": ItemType,
+        "households": Household,
+        "young_people": YoungPerson,
+        "disbursements": Disbursement,
+        "users": User,
+        "activity_sessions": ActivitySession,
+        "vouchers": Voucher,
+        "voucher_batches": VoucherBatch,
+        "funders": Funder,
+        "teams": Team,
+        "spend_categories": SpendCategory,
+        "period_locks": PeriodLock,
+        "funder_returns": FunderReturn,
+        "definition_drafts": DefinitionDraft,
+        "return_definitions": ReturnDefinition,
+    }
+    #: Ids in an event's values, and the table they point into.
+    _ID_KEYS = {
+        "grant_id": "grants",
+        "item_type_id": "item_types",
+        "household_id": "households",
+        "young_person_id": "young_people",
+        "disbursement_id": "disbursements",
+        "reverses": "disbursements",
+        "funder_id": "funders",
+        "team_id": "teams",
+    }
+
+    def __init__(self, events: list[AuditEvent]):
+        wanted: dict[str, set[int]] = defaultdict(set)
+        for event in events:
+            if event.object_type in self._MODELS and event.object_id is not None:
+                wanted[event.object_type].add(event.object_id)
+            for values in (event.before or {}, event.after or {}):
+                for key, table in self._ID_KEYS.items():
+                    if isinstance(values.get(key), int):
+                        wanted[table].add(values[key])
+        self._rows: dict[str, dict[int, object]] = {}
+        for table, ids in wanted.items():
+            model = self._MODELS[table]
+            self._rows[table] = {
+                row.id: row
+                for row in db.session.scalars(select(model).where(model.id.in_(ids)))
+            }
+        # What awards point at (their grant and item), for sentences about awards.
+        lines = list(self._rows.get("disbursements", {}).values())
+        for table, key in (("grants", "grant_id"), ("item_types", "item_type_id")):
+            missing = {getattr(line, key) for line in lines} - set(
+                self._rows.get(table, {})
+            )
+            if missing:
+                model = self._MODELS[table]
+                self._rows.setdefault(table, {}).update(
+                    {
+                        row.id: row
+                        for row in db.session.scalars(
+                            select(model).where(model.id.in_(missing))
+                        )
+                    }
+                )
+
+    def get(self, table: str, ident):
+        if not isinstance(ident, int):
+            return None
+        return self._rows.get(table, {}).get(ident)
+
+    # Links to things, by what the reader knows them as.
+
+    def grant(self, ident) -> Link | str:
+        grant = self.get("grants", ident)
+        if grant is None:
+            return "a grant" if ident is None else f"grant #{ident}"
+        return Link(grant.reference, url_for("grants.detail", grant_id=grant.id))
+
+    def item(self, ident) -> str:
+        item = self.get("item_types", ident)
+        return item.name if item is not None else "an item"
+
+    def household(self, ident) -> Link | str:
+        household = self.get("households", ident)
+        if household is None:
+            return f"household #{ident}"
+        return Link(
+            f"household {household.reference}",
+            url_for("people.household", household_id=household.id),
+        )
+
+    def young_person(self, ident) -> Link | str:
+        person = self.get("young_people", ident)
+        if person is None:
+            return f"young person #{ident}"
+        return Link(
+            f"young person {person.reference}",
+            url_for("people.young_person", young_person_id=person.id),
+        )
+
+    def award(self, ident) -> Link | str:
+        return Link(
+            f"award #{ident}", url_for("disbursements.detail", disbursement_id=ident)
+        )
+
+    def user(self, ident) -> Link | str:
+        user = self.get("users", ident)
+        if user is None:
+            return "a user"
+        return Link(user.name, url_for("admin.user", user_id=user.id))
+
+    def funder(self, ident) -> Link | str:
+        funder = self.get("funders", ident)
+        if funder is None:
+            return "a funder"
+        return Link(funder.name, url_for("taxonomy.funder", funder_id=funder.id))
+
+    def team(self, ident) -> str:
+        team = self.get("teams", ident)
+        return team.name if team is not None else "no team"
+
+
+# --- words for values ---------------------------------------------------------------------
+
+
+def _money(value) -> str:
+    try:
+        return format_money(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
+def _day(value) -> str:
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, (date, datetime)):
+        return value.strftime("%-d %b %Y")
+    return str(value)
+
+
+def _value(key: str, value, names: Names) -> str:
+    if value is None or value == "":
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key in _MONEY:
+        return _money(value)
+    if key.endswith("_on") or key in ("date_of_birth", "from", "to"):
+        return _day(value)
+    if key == "team_id":
+        return names.team(value)
+    if key == "funder_id":
+        funder = names.get("funders", value)
+        return funder.name if funder is not None else str(value)
+    if key == "household_id":
+        household = names.get("households", value)
+        return household.reference if household is not None else str(value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items()) or "none"
+    return (
+        str(value).replace("-", " ")
+        if key in ("control", "status", "role")
+        else str(value)
+    )
+
+
+def _quoted(text) -> str:
+    return f"“{text}”"
+
+
+def _changes(event: AuditEvent, names: Names) -> str:
+    """“title from “A” to “B”; total from £1.00 to £2.00” for the fields that changed."""
+    before, after = event.before or {}, event.after or {}
+    parts = []
+    for key in after:
+        word = FIELD_WORDS.get(key, key.replace("_", " "))
+        old, new = _value(key, before.get(key), names), _value(key, after[key], names)
+        if key in before:
+            parts.append(f"{word} from {old} to {new}")
+        else:
+            parts.append(f"{word} {new}")
+    return "; ".join(parts)
+
+
+# --- one sentence per kind of event -------------------------------------------------------
+
+
+def _award_created(event, names, after):
+    parts = [
+        "recorded ",
+        names.award(event.object_id),
+        " of ",
+        _money(after.get("amount")),
+    ]
+    parts += [
+        f" ({names.item(after.get('item_type_id'))}",
+        ") from ",
+        names.grant(after.get("grant_id")),
+    ]
+    if after.get("household_id"):
+        parts += [" for ", names.household(after["household_id"])]
+    elif after.get("young_person_id"):
+        parts += [" for ", names.young_person(after["young_person_id"])]
+    else:
+        parts += [" with no beneficiary"]
+    if after.get("awarded_on"):
+        parts += [f", given {_day(after['awarded_on'])}"]
+    return parts
+
+
+def _award_reversed(event, names, after):
+    before = event.before or {}
+    reversal = names.get("disbursements", event.object_id)
+    reason = after.get("reason") or (reversal.reason if reversal is not None else None)
+    parts = ["reversed ", names.award(before.get("reverses"))]
+    parts += [
+        f" ({_money(before.get('amount'))}) from ",
+        names.grant(after.get("grant_id")),
+    ]
+    parts += [" with ", names.award(event.object_id)]
+    if after.get("awarded_on"):
+        parts += [f", dated {_day(after['awarded_on'])}"]
+    if reason:
+        parts += [f": {_quoted(reason)}"]
+    return parts
+
+
+def _award_paid(event, names, after):
+    return [
+        "marked ",
+        names.award(event.object_id),
+        f" as paid on {_day(after.get('paid_on'))} (payment reference "
+        f"{after.get('payment_reference')})",
+    ]
+
+
+def _overspend(event, names, after):
+    return [
+        "confirmed an overspend: ",
+        names.award(event.object_id),
+        f" of {_money(after.get('amount'))} on {after.get('grant')}",
+    ]
+
+
+def _voucher(event, names):
+    voucher = names.get("vouchers", event.object_id)
+    return f"voucher {voucher.serial}" if voucher is not None else "a voucher"
+
+
+def _voucher_issued(event, names, after):
+    parts = [f"gave {_voucher(event, names)} to household {after.get('household')}"]
+    if after.get("disbursement_id"):
+        parts += [" (", names.award(after["disbursement_id"]), ")"]
+    return parts
+
+
+def _voucher_status(verb):
+    def sentence(event, names, after):
+        parts = [f"{verb} {_voucher(event, names)}"]
+        if after.get("reason"):
+            parts.append(f": {_quoted(after['reason'])}")
+        return parts
+
+    return sentence
+
+
+def _batch_bought(event, names, after):
+    batch = names.get("voucher_batches", event.object_id)
+    link = (
+        Link(f"batch #{batch.id}", url_for("vouchers.batch", batch_id=batch.id))
+        if batch is not None
+        else "a batch"
+    )
+    return [
+        f"bought {after.get('quantity')} {after.get('supplier')} vouchers of "
+        f"{_money(after.get('face_value'))} (",
+        link,
+        f", {_money(after.get('purchase_cost'))}) for ",
+        names.grant(after.get("grant_id")),
+    ]
+
+
+def _session(event, names):
+    session = names.get("activity_sessions", event.object_id)
+    if session is None:
+        return "a session"
+    return Link(
+        f"{session.item_type.name} on {_day(session.held_on)}",
+        url_for("activities.session", session_id=session.id),
+    )
+
+
+def _session_recorded(event, names, after):
+    return [
+        "recorded the session ",
+        _session(event, names),
+        f" costing {_money(after.get('cost'))} from ",
+        names.grant(after.get("grant_id")),
+    ]
+
+
+def _register_changed(event, names, after):
+    before = event.before or {}
+    changes = []
+    if after.get("added"):
+        changes.append("added " + ", ".join(after["added"]))
+    if before.get("removed"):
+        changes.append("removed " + ", ".join(before["removed"]))
+    if before.get("carers") != after.get("carers"):
+        changes.append(
+            f"parents or carers from {before.get('carers')} to {after.get('carers')}"
+        )
+    return [
+        "changed the register of ",
+        _session(event, names),
+        ": " + "; ".join(changes),
+    ]
+
+
+def _grant_object(event, names):
+    return names.grant(event.object_id)
+
+
+def _grant_created(event, names, after):
+    return [
+        "set up grant ",
+        _grant_object(event, names),
+        f" ({after.get('title')}) of {_money(after.get('total'))}, "
+        f"{_day(after.get('starts_on'))} to {_day(after.get('ends_on'))}",
+    ]
+
+
+def _grant_changed(event, names, after):
+    return [
+        "changed grant ",
+        _grant_object(event, names),
+        ": " + _changes(event, names),
+    ]
+
+
+def _grant_total(event, names, after):
+    before = event.before or {}
+    return [
+        "changed the total of ",
+        _grant_object(event, names),
+        f" from {_money(before.get('total'))} to {_money(after.get('total'))}: "
+        f"{_quoted(after.get('reason'))}",
+    ]
+
+
+def _budget_line(event, names, after):
+    return [
+        f"set the {after.get('category')} budget line of ",
+        _grant_object(event, names),
+        f" to {_money(after.get('amount'))} ({_value('control', after.get('control'), names)})",
+    ]
+
+
+def _person_created(kind):
+    def sentence(event, names, after):
+        link = (
+            names.household(event.object_id)
+            if kind == "household"
+            else names.young_person(event.object_id)
+        )
+        return ["added ", link]
+
+    return sentence
+
+
+def _person_changed(kind):
+    def sentence(event, names, after):
+        link = (
+            names.household(event.object_id)
+            if kind == "household"
+            else names.young_person(event.object_id)
+        )
+        return ["changed ", link, ": " + _changes(event, names)]
+
+    return sentence
+
+
+def _return_submitted(event, names, after):
+    submitted = names.get("funder_returns", event.object_id)
+    link = (
+        Link("the return", url_for("returns.detail", return_id=submitted.id))
+        if submitted is not None
+        else "a return"
+    )
+    return [
+        "submitted ",
+        link,
+        f" for {after.get('grant')}, {_day(after.get('period_from'))} to "
+        f"{_day(after.get('period_to'))} ({after.get('definition')})",
+    ]
+
+
+def _locked(event, names, after):
+    return [
+        f"locked {after.get('grant')} from {_day(after.get('from'))} to "
+        f"{_day(after.get('to'))}"
+    ]
+
+
+def _unlocked(event, names, after):
+    lock = names.get("period_locks", event.object_id)
+    what = (
+        f"{lock.starts_on.strftime('%-d %b %Y')} to {lock.ends_on.strftime('%-d %b %Y')}"
+        if lock is not None
+        else "a period"
+    )
+    return [f"unlocked {what}: {_quoted(after.get('reason'))}"]
+
+
+def _definition(verb):
+    def sentence(event, names, after):
+        before = event.before or {}
+        key = after.get("key") or before.get("key")
+        text = f"{verb} the return definition {key}"
+        if after.get("version"):
+            text += f" as version {after['version']}"
+        if after.get("from"):
+            text += f" from {after['from']}"
+        if after.get("change"):
+            text += f": {after['change']}"
+        return [text]
+
+    return sentence
+
+
+def _funder_created(event, names, after):
+    categories = ", ".join(after.get("categories") or [])
+    return ["added the funder ", names.funder(event.object_id), f" ({categories})"]
+
+
+def _funder_categories(event, names, after):
+    return [
+        "added categories to ",
+        names.funder(event.object_id),
+        ": " + ", ".join(after.get("added") or []),
+    ]
+
+
+def _funder_reporting(event, names, after):
+    return ["changed how returns report to ", names.funder(event.object_id)]
+
+
+def _item_created(event, names, after):
+    return [f"added the item {after.get('name')} to {after.get('category')}"]
+
+
+def _item_mapped(event, names, after):
+    before = event.before or {}
+    return [
+        f"reported {names.item(event.object_id)} to {after.get('funder')} as "
+        f"{after.get('category') or 'nothing'} (was {before.get('category') or 'nothing'})"
+    ]
+
+
+def _item_active(event, names, after):
+    verb = "offered again" if after.get("active") else "stopped offering"
+    return [f"{verb} the item {names.item(event.object_id)}"]
+
+
+def _user_created(event, names, after):
+    if event.actor_id == event.object_id:
+        # Added with the command line: nobody signed in did it.
+        return [
+            f"was added as {_value('role', after.get('role'), names)} "
+            f"({after.get('email')}) from the command line"
+        ]
+    return [
+        "added the user ",
+        names.user(event.object_id),
+        f" ({after.get('email')}) as {_value('role', after.get('role'), names)}",
+    ]
+
+
+def _user_role(event, names, after):
+    before = event.before or {}
+    return [
+        "changed the role of ",
+        names.user(event.object_id),
+        f" from {_value('role', before.get('role'), names)} to "
+        f"{_value('role', after.get('role'), names)}",
+    ]
+
+
+def _user(verb, suffix=""):
+    def sentence(event, names, after):
+        return [verb, names.user(event.object_id), suffix]
+
+    return sentence
+
+
+def _plain(text):
+    def sentence(event, names, after):
+        return [text]
+
+    return sentence
+
+
+def _login_failed(event, names, after):
+    who = names.get("users", event.object_id)
+    whose = f" for {who.name}" if who is not None else " for an unknown email address"
+    return [f"a sign-in failed{whose} ({after.get('reason', 'wrong details')})"]
+
+
+SENTENCES = {
+    "disbursement.create": _award_created,
+    "disbursement.reverse": _award_reversed,
+    "disbursement.mark_paid": _award_paid,
+    "disbursement.overspend_override": _overspend,
+    "voucher.issue": _voucher_issued,
+    "voucher.restock": _voucher_status("put back in stock"),
+    "voucher.return": _voucher_status("returned to the supplier"),
+    "voucher.expire": _voucher_status("marked as expired"),
+    "voucher_batch.create": _batch_bought,
+    "activity_session.create": _session_recorded,
+    "activity_session.attendance": _register_changed,
+    "grant.create": _grant_created,
+    "grant.update": _grant_changed,
+    "grant.change_total": _grant_total,
+    "budget_line.set": _budget_line,
+    "household.create": _person_created("household"),
+    "household.update": _person_changed("household"),
+    "young_person.create": _person_created("young_person"),
+    "young_person.update": _person_changed("young_person"),
+    "funder_return.submit": _return_submitted,
+    "period.lock": _locked,
+    "period.unlock": _unlocked,
+    "definition.copy": _definition("copied"),
+    "definition.edit": _definition("started changing"),
+    "definition.import": _definition("imported"),
+    "definition.change": _definition("changed the draft of"),
+    "definition.save": _definition("saved"),
+    "definition.discard": _definition("discarded the draft of"),
+    "funder.create": _funder_created,
+    "funder.add_categories": _funder_categories,
+    "funder.reporting": _funder_reporting,
+    "item_type.create": _item_created,
+    "item_type.map": _item_mapped,
+    "item_type.set_active": _item_active,
+    "spend_category.create": lambda e, n, a: [
+        f"added the spend category {a.get('name')}"
+        + (" (activity sessions)" if a.get("is_activity") else "")
+    ],
+    "team.create": lambda e, n, a: [f"added the team {a.get('name')}"],
+    "organisation.update": lambda e, n, a: [
+        "changed the organisation's details: " + _changes(e, n)
+    ],
+    "user.create": _user_created,
+    "user.change_role": _user_role,
+    "user.disable": _user("stopped ", " from signing in"),
+    "user.enable": _user("let ", " sign in again"),
+    "user.reset_password": _user("reset the password of "),
+    "auth.login": _plain("signed in"),
+    "auth.logout": _plain("signed out"),
+    "auth.login_failed": _login_failed,
+    "auth.login_throttled": _plain(
+        "sign-ins were paused after too many failures from one place"
+    ),
+    "auth.reauth": _plain("confirmed their password to do something sensitive"),
+    "auth.reauth_failed": _plain("gave a wrong password when asked to confirm it"),
+    "auth.password_change": _plain("changed their password"),
+    "auth.password_change_failed": _plain("failed to change their password"),
+}
+
+
+def _fallback(event, names, after):
+    what = (
+        f" on {event.object_type.replace('_', ' ')} #{event.object_id}"
+        if event.object_type
+        else ""
+    )
+    changes = _changes(event, names)
+    return [f"{event.action}{what}" + (f": {changes}" if changes else "")]
+
+
+def _capitalised(parts: list) -> list:
+    first = parts[0]
+    if isinstance(first, str) and first:
+        return [first[0].upper() + first[1:], *parts[1:]]
+    return parts
+
+
+def describe(events: list[AuditEvent]) -> list[Entry]:
+    """Each event as a sentence; names looked up for the page in a few queries."""
+    names = Names(events)
+    entries = []
+    for event in events:
+        sentence = SENTENCES.get(event.action, _fallback)
+        try:
+            parts = sentence(event, names, event.after or {})
+        except (KeyError, TypeError, ValueError, AttributeError):
+            # An old event written with other values: say what is known.
+            parts = _fallback(event, names, event.after or {})
+        if event.actor is not None:
+            who = event.actor.name
+        elif event.action.startswith("auth."):
+            who = None  # the sentence says who (a failed or paused sign-in)
+            parts = _capitalised(parts)
+        else:
+            who = "The system"
+        entries.append(Entry(event, who, [p for p in parts if p != ""]))
+    return entries
