@@ -86,6 +86,8 @@ FIELD_WORDS = {
     "contact_email": "returns contact's email",
     "contact_phone": "returns contact's phone",
 }
+#: What the trail keeps instead of a name, contact detail or note.
+PRIVATE = "(recorded)"
 _MONEY = {
     "total",
     "amount",
@@ -303,7 +305,15 @@ def _changes(event: AuditEvent, names: Names) -> str:
     for key in after:
         word = FIELD_WORDS.get(key, key.replace("_", " "))
         old, new = _value(key, before.get(key), names), _value(key, after[key], names)
-        if key in before:
+        if PRIVATE in (before.get(key), after[key]):
+            # Names and contact details are never copied into the trail.
+            if after[key] is None:
+                parts.append(f"{word} removed")
+            elif before.get(key) is None:
+                parts.append(f"{word} added")
+            else:
+                parts.append(f"{word} changed")
+        elif key in before:
             parts.append(f"{word} from {old} to {new}")
         else:
             parts.append(f"{word} {new}")
@@ -382,9 +392,9 @@ def _voucher_issued(event, names, after):
     return parts
 
 
-def _voucher_status(verb):
+def _voucher_status(template):
     def sentence(event, names, after):
-        parts = [f"{verb} {_voucher(event, names)}"]
+        parts = [template.format(voucher=_voucher(event, names))]
         if after.get("reason"):
             parts.append(f": {_quoted(after['reason'])}")
         return parts
@@ -558,7 +568,11 @@ def _definition(verb):
 
 def _funder_created(event, names, after):
     categories = ", ".join(after.get("categories") or [])
-    return ["added the funder ", names.funder(event.object_id), f" ({categories})"]
+    return [
+        "added the funder ",
+        names.funder(event.object_id),
+        f", whose categories are {categories}",
+    ]
 
 
 def _funder_categories(event, names, after):
@@ -581,7 +595,8 @@ def _item_mapped(event, names, after):
     before = event.before or {}
     return [
         f"reported {names.item(event.object_id)} to {after.get('funder')} as "
-        f"{after.get('category') or 'nothing'} (was {before.get('category') or 'nothing'})"
+        f"{after.get('category') or 'nothing'} (was "
+        f"{before.get('category') or 'not reported'})"
     ]
 
 
@@ -640,9 +655,9 @@ SENTENCES = {
     "disbursement.mark_paid": _award_paid,
     "disbursement.overspend_override": _overspend,
     "voucher.issue": _voucher_issued,
-    "voucher.restock": _voucher_status("put back in stock"),
-    "voucher.return": _voucher_status("returned to the supplier"),
-    "voucher.expire": _voucher_status("marked as expired"),
+    "voucher.restock": _voucher_status("put {voucher} back in stock"),
+    "voucher.return": _voucher_status("returned {voucher} to the supplier"),
+    "voucher.expire": _voucher_status("marked {voucher} as expired"),
     "voucher_batch.create": _batch_bought,
     "activity_session.create": _session_recorded,
     "activity_session.attendance": _register_changed,

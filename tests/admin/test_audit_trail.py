@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -174,3 +175,45 @@ def test_every_action_the_code_records_has_a_sentence():
     # And every action falls under one of the filter's kinds.
     prefixes = [p for _, group in KINDS.values() for p in group]
     assert all(any(a.startswith(p) for p in prefixes) for a in SENTENCES)
+
+
+def test_changes_name_each_field_with_its_old_and_new_value(
+    app, client, signed_in_admin, create_grant, create_household, system_actor
+):
+    from funds.grants.services import change_grant_total
+    from funds.models import Grant
+    from funds.people.services import HouseholdInput, update_household
+
+    grant_id = create_grant("500.00", reference="OHID-1")
+    household_id = create_household(adults=1, postcode_district="SO14", name="Jo")
+    with app.app_context():
+        actor = db.session.get(User, system_actor())
+        change_grant_total(
+            db.session.get(Grant, grant_id),
+            actor=actor,
+            new_total=Decimal("650.50"),
+            reason="Top-up agreed in May",
+        )
+        update_household(
+            db.session.get(Household, household_id),
+            HouseholdInput(adults=2, postcode_district="SO15", name="Jo Bloggs"),
+            actor=actor,
+        )
+        db.session.commit()
+        reference = db.session.get(Household, household_id).reference
+    entries = _entries(client.get("/admin/audit").get_data(as_text=True))
+    assert any(
+        entry.endswith(
+            "Factory Manager changed the total of OHID-1 from £500.00 to £650.50: "
+            "“Top-up agreed in May”."
+        )
+        for entry in entries
+    ), "\n".join(entries)
+    changed = next(e for e in entries if f"changed household {reference}:" in e)
+    for clause in (
+        "adults from 1 to 2",
+        "postcode district from SO14 to SO15",
+        "name changed",  # names are never copied into the trail
+    ):
+        assert clause in changed, changed
+    assert "Jo" not in changed
