@@ -32,6 +32,8 @@ _NONCHARACTER = re.compile(
 
 def text_problem(value: str, *, multiline: bool = False) -> str | None:
     """Why a piece of typed text cannot be stored, or None."""
+    if value.isascii() and value.isprintable():
+        return None  # no control, direction or special characters, no line breaks
     if _CONTROL.search(value):
         return "Remove the hidden control characters from this text"
     if _BIDI.search(value):
