@@ -262,4 +262,33 @@ def backup_restore(file, force):
         )
 
 
-commands = [init_instance, create_user_command, create_admin, seed_demo, backup_group]
+jobs_group = AppGroup("jobs", help="Background jobs: imports, large returns.")
+
+
+@jobs_group.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Jobs run at once.")
+def jobs_worker(workers: int) -> None:
+    """Run jobs as they are asked for, until stopped (Ctrl+C or SIGTERM).
+
+    With the embedded queue (instance/jobs.sqlite) run it beside the web server on the
+    same machine; with FUNDS_REDIS_URL, on as many machines as you like.
+    """
+    from funds.jobs import queue
+
+    if current_app.config.get("JOBS_IMMEDIATE"):
+        raise click.ClickException(
+            "Jobs run inside requests (JOBS_IMMEDIATE): no worker"
+        )
+    consumer = queue().create_consumer(workers=workers, worker_type="thread")
+    click.echo(f"funds job worker: {workers} at a time. Ctrl+C to stop.", err=True)
+    consumer.run()
+
+
+commands = [
+    init_instance,
+    create_user_command,
+    create_admin,
+    seed_demo,
+    backup_group,
+    jobs_group,
+]

@@ -29,6 +29,14 @@ def default_config(app: Flask) -> dict:
         # How long a request waits for a lock another request holds (SQLite's write lock,
         # a PostgreSQL row) before it is answered "busy: try again" (milliseconds).
         "LOCK_TIMEOUT_MS": 15000,
+        # Background jobs: the queue is instance/jobs.sqlite unless REDIS_URL is set
+        # (redis://host:6379/0), so workers on several machines can share it.
+        "REDIS_URL": None,
+        "JOBS_DATABASE": None,
+        # Run jobs at once inside the request instead of queueing them (tests only).
+        "JOBS_IMMEDIATE": False,
+        # A running job silent for this long is shown as failed (its worker was stopped).
+        "JOB_STALE_SECONDS": 30,
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 500 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,4 +1,5 @@
-"""``python -m funds.serve``: funds under waitress, set up like gunicorn (funds.gunicorn_conf).
+"""``python -m funds.serve``: funds under waitress, set up like gunicorn (funds.gunicorn_conf),
+with the background job worker beside it.
 
 Both servers hand the ``X-Forwarded-*`` headers to the app, which trusts exactly
 ``FUNDS_PROXY_COUNT`` hops of them (werkzeug's ProxyFix): one rule, whichever server. Left
@@ -10,10 +11,13 @@ Neither server names itself in a ``Server`` header.
 from __future__ import annotations
 
 import argparse
+import signal
+import subprocess
+import sys
 
 from waitress import serve
 
-from funds import create_app
+from funds import PROJECT_ROOT, create_app
 
 
 def server_options(app, listen: str, threads: int) -> dict:
@@ -29,13 +33,42 @@ def server_options(app, listen: str, threads: int) -> dict:
     return options
 
 
+def start_worker(app) -> subprocess.Popen | None:
+    """The background job worker, beside the web server (one command starts both)."""
+    if app.config.get("JOBS_IMMEDIATE"):
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "jobs", "worker"],
+        cwd=PROJECT_ROOT,
+    )
+
+
+def _stop(_signum, _frame):
+    raise SystemExit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listen", default="127.0.0.1:5000", help="HOST:PORT")
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="Do not start the job worker (run `flask --app app jobs worker` elsewhere).",
+    )
     args = parser.parse_args(argv)
     app = create_app()
-    serve(app, **server_options(app, args.listen, args.threads))
+    worker = None if args.no_worker else start_worker(app)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        serve(app, **server_options(app, args.listen, args.threads))
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 if __name__ == "__main__":

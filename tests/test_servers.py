@@ -77,6 +77,7 @@ class Server:
                 "-m",
                 "funds.serve",
                 f"--listen=127.0.0.1:{self.port}",
+                "--no-worker",  # the job worker has its own tests (tests/test_jobs.py)
             ]
         else:
             command = [

@@ -181,3 +181,7 @@ class UnlockForm(FlaskForm):
             PlainText(multiline=True),
         ],
     )
+
+
+class BuildForm(FlaskForm):
+    """The button that queues a large return's build (the choice is in the query)."""

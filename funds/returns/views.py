@@ -21,9 +21,11 @@ from sqlalchemy.orm import joinedload
 
 from funds.errors import FundsError, apply_to_form
 from funds.extensions import db, limiter
+from funds.jobs import start as start_job
 from funds.models import FunderReturn, Grant, PeriodLock
 from funds.organisation import current_organisation
-from funds.returns.forms import ReturnForm, UnlockForm, submit_form
+from funds.returns.forms import BuildForm, ReturnForm, UnlockForm, submit_form
+from funds.returns.jobs import BACKGROUND_LINES, build_in_background, lines_in_period
 from funds.returns.library import available, get_definition
 from funds.returns.services import (
     build_return,
@@ -116,7 +118,32 @@ def prepare():
         figures=figures,
         locks=[lock for lock in locks_for_grant(grant.id) if lock.active],
         query=request.query_string.decode("ascii", "replace"),
+        in_background=_in_background(grant, date_from, date_to),
+        build_form=BuildForm(),
+        background_lines=BACKGROUND_LINES,
     )
+
+
+def _in_background(grant: Grant, date_from: date, date_to: date) -> bool:
+    """A large return is built by the job worker, never while the browser waits."""
+    return lines_in_period(grant.id, date_from, date_to) > BACKGROUND_LINES
+
+
+@bp.route("/build", methods=["POST"])
+@limiter.limit("20 per hour")
+def build():
+    """Queue a large return's build; its job page shows progress, then the download."""
+    form = _form(request.args)
+    chosen = _chosen_or_errors(form) if request.args else None
+    if chosen is None or not BuildForm().validate_on_submit():
+        abort(400)
+    grant, definition, date_from, date_to = chosen
+    job_id = build_in_background(
+        grant, definition, date_from, date_to, actor=current_user
+    ).id
+    db.session.commit()
+    start_job(job_id)
+    return redirect(url_for("jobs.detail", job_id=job_id))
 
 
 @bp.route("/download")
@@ -127,6 +154,15 @@ def download():
     if chosen is None:
         abort(400)
     grant, definition, date_from, date_to = chosen
+    if _in_background(grant, date_from, date_to):
+        flash(
+            "This return covers so many lines that it is built in the background: "
+            "use “Build the workbook”.",
+            "error",
+        )
+        return redirect(
+            url_for("returns.prepare") + "?" + request.query_string.decode("ascii")
+        )
     try:
         built = build_return(
             grant,

@@ -350,3 +350,52 @@ def test_returns_carry_the_details_and_offer_the_contact(client, manager, hsf_ye
     confirm = client.get(f"/returns/submit?{query}").get_data(as_text=True)
     assert re.search(r'name="contact-name"[^>]*value="Priya Shah"', confirm)
     assert 'value="priya@riverside.example"' in confirm
+
+
+def test_a_large_return_is_built_in_the_background_and_downloaded_from_its_job(
+    app, client, hsf_year, manager, build, monkeypatch
+):
+    from funds.models import Job, JobStatus
+    from funds.returns import views
+
+    monkeypatch.setattr(views, "BACKGROUND_LINES", 3)
+    query = QUERY.format(grant=hsf_year["grant"], template="hsf")
+    page = client.get("/returns/prepare?" + query).get_data(as_text=True)
+    assert "Build the workbook (.xlsx)" in page and "Download the workbook" not in page
+    # The direct download no longer builds it while the browser waits.
+    direct = client.get("/returns/download?" + query)
+    assert direct.status_code == 302 and "/returns/prepare?" in direct.location
+    started = client.post("/returns/build?" + query)
+    assert started.status_code == 302 and "/jobs/" in started.location
+    job_page = client.get(started.location).get_data(as_text=True)
+    assert (
+        "Download funder-return-C4C-HSF4-hsf-2023-04-01-to-2024-03-31.xlsx" in job_page
+    )
+    job_id = int(started.location.rsplit("/", 1)[1])
+    workbook = client.get(f"/jobs/{job_id}/result")
+    assert workbook.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(workbook.data))
+    checksum = next(
+        r[1].value
+        for r in book["Cover"].iter_rows()
+        if r[0].value and "Checksum" in r[0].value
+    )
+    assert checksum == build(hsf_year["grant"], "hsf").checksum
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert job.status == JobStatus.DONE and job.kind == "return.build"
+
+
+def test_someone_elses_job_is_not_found(
+    app, client, hsf_year, manager, login, create_user, monkeypatch
+):
+    from funds.returns import views
+
+    monkeypatch.setattr(views, "BACKGROUND_LINES", 3)
+    query = QUERY.format(grant=hsf_year["grant"], template="hsf")
+    job_url = client.post("/returns/build?" + query).location
+    client.post("/logout")
+    login(create_user(Role.FINANCE))
+    assert client.get(job_url).status_code == 404
+    assert client.get(job_url + "/result").status_code == 404
+    assert client.get(job_url + "/progress").status_code == 404

@@ -1,0 +1,65 @@
+"""The page of a background job: its progress while it runs, then where its result is."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, send_file
+from flask_login import current_user
+
+from funds.extensions import db
+from funds.jobs import job_view
+from funds.models import Job, JobStatus, Role
+
+bp = Blueprint("jobs", __name__)
+
+
+def _job_or_404(job_id: int) -> Job:
+    """A job its owner (or an administrator) may see; anyone else gets a 404."""
+    job = db.session.get(Job, job_id)
+    if job is None or (
+        job.created_by_id != current_user.id and current_user.role != Role.ADMIN
+    ):
+        abort(404)
+    return job
+
+
+def _summary(view) -> dict:
+    return {
+        "state": view.state,
+        "done": view.done,
+        "total": view.total,
+        "percent": view.percent,
+        "stage": view.stage,
+        "seconds_left": None if view.seconds_left is None else round(view.seconds_left),
+        "error": view.error,
+        "result_url": view.job.result_url if view.state == "done" else None,
+    }
+
+
+@bp.route("/<int:job_id>")
+def detail(job_id: int):
+    job = _job_or_404(job_id)
+    view = job_view(job)
+    if view.state == "done" and job.result_url:
+        return redirect(job.result_url)
+    return render_template("jobs/detail.html", view=view, job=job)
+
+
+@bp.route("/<int:job_id>/progress")
+def progress(job_id: int):
+    """The job's state for the page's script to show without reloading."""
+    return jsonify(_summary(job_view(_job_or_404(job_id))))
+
+
+@bp.route("/<int:job_id>/result")
+def result(job_id: int):
+    job = _job_or_404(job_id)
+    if job.status != JobStatus.DONE or job.result_data is None:
+        abort(404)
+    return send_file(
+        io.BytesIO(job.result_data),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=job.result_name or f"job-{job.id}.xlsx",
+    )
