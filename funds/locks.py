@@ -32,8 +32,34 @@ def check_not_locked(grant_id: int, day: date, *, field: str = "awarded_on") -> 
     """
     lock = active_lock(grant_id, day)
     if lock is not None:
-        raise ValidationError(
-            f"{day:%-d %B %Y} is in a locked period ({lock.starts_on:%-d %b %Y} to "
-            f"{lock.ends_on:%-d %b %Y}): a return for it was submitted. A manager can unlock it.",
-            field=field,
+        raise lock_problem(lock, day, field=field)
+
+
+def lock_problem(
+    lock: PeriodLock, day: date, *, field: str = "awarded_on"
+) -> ValidationError:
+    """What is said of a date inside a locked period (the lock covers ``day``)."""
+    return ValidationError(
+        f"{day:%-d %B %Y} is in a locked period ({lock.starts_on:%-d %b %Y} to "
+        f"{lock.ends_on:%-d %b %Y}): a return for it was submitted. A manager can unlock it.",
+        field=field,
+    )
+
+
+def active_locks(grant_ids) -> dict[int, list[PeriodLock]]:
+    """Every active lock of these grants, by grant (for checking many dates at once)."""
+    found: dict[int, list[PeriodLock]] = {grant_id: [] for grant_id in grant_ids}
+    if not found:
+        return found
+    for lock in db.session.scalars(
+        select(PeriodLock).where(
+            PeriodLock.grant_id.in_(list(found)), PeriodLock.unlocked_at.is_(None)
         )
+    ):
+        found[lock.grant_id].append(lock)
+    return found
+
+
+def covering(locks: list[PeriodLock], day: date) -> PeriodLock | None:
+    """The lock among ``locks`` that covers ``day``, if any."""
+    return next((lock for lock in locks if lock.starts_on <= day <= lock.ends_on), None)

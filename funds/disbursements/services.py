@@ -15,7 +15,7 @@ from funds.database import lock_for_update
 from funds.errors import Conflict, FundsError, NotAllowed, ValidationError
 from funds.extensions import db
 from funds.grants.queries import spent_in_category
-from funds.locks import check_not_locked
+from funds.locks import active_lock, check_not_locked, lock_problem
 from funds.models import (
     AccessRoute,
     BudgetControl,
@@ -26,6 +26,7 @@ from funds.models import (
     Grant,
     Household,
     ItemType,
+    PeriodLock,
     Role,
     User,
     Voucher,
@@ -141,21 +142,25 @@ def _check_budget(
     raise Overspend(message, remaining=remaining, can_confirm=can_confirm)
 
 
-def _beneficiary(data: AwardInput) -> None:
+def _beneficiary(data: AwardInput) -> ValidationError | None:
+    """What is wrong with the award's beneficiary, if anything."""
     if data.household_id is not None and data.young_person_id is not None:
-        raise ValidationError(
+        return ValidationError(
             "Choose a household or a young person, not both", field="beneficiary"
         )
     if data.household_id is not None:
         household = db.session.get(Household, data.household_id)
         if household is None or household.erased_at is not None:
-            raise ValidationError("Choose a household that exists", field="beneficiary")
+            return ValidationError(
+                "Choose a household that exists", field="beneficiary"
+            )
     if data.young_person_id is not None:
         person = db.session.get(YoungPerson, data.young_person_id)
         if person is None or person.erased_at is not None:
-            raise ValidationError(
+            return ValidationError(
                 "Choose a young person who exists", field="beneficiary"
             )
+    return None
 
 
 def _check_largest(grant: Grant, amount: Decimal, *, field: str) -> None:
@@ -258,6 +263,64 @@ def _access_and_cash_first(grant: Grant, data: AwardInput) -> None:
         )
 
 
+def award_rules(
+    data: AwardInput,
+    *,
+    grant: Grant,
+    item: ItemType | None,
+    beneficiary: ValidationError | None = None,
+    today: date,
+    lock: PeriodLock | None,
+    available: Decimal,
+    line: BudgetLine | None,
+    line_spent: Decimal | None,
+    actor: User,
+    confirm: bool = False,
+) -> bool:
+    """Every rule one award must meet, given what the database holds now: the one home of
+    these rules, for the award form and for imports (which look everything up once for a
+    whole file). Returns True when a manager confirmed an overspend.
+
+    :raises ValidationError: naming the form field at fault.
+    :raises Overspend: when the amount is more than is available (grant or budget line).
+    """
+    if not grant.is_open:
+        raise ValidationError(
+            "This grant is closed: it takes no new awards", field="grant"
+        )
+    if data.amount <= 0:
+        raise ValidationError("Enter an amount of £0.01 or more", field="amount")
+    _check_largest(grant, data.amount, field="amount")
+    if data.quantity < 1:
+        raise ValidationError("Enter a quantity of 1 or more", field="quantity")
+    check_period(grant, data.awarded_on, today=today)
+    if lock is not None:
+        raise lock_problem(lock, data.awarded_on)
+    if item is None or not item.active:
+        raise ValidationError("Choose an item", field="item_type")
+    if beneficiary is not None:
+        raise beneficiary
+    _access_and_cash_first(grant, data)
+    confirmed = _check_budget(
+        amount=data.amount,
+        remaining=available,
+        control=grant.control,
+        what=f"grant {grant.reference}",
+        actor=actor,
+        confirm=confirm,
+    )
+    if line is not None:
+        confirmed |= _check_budget(
+            amount=data.amount,
+            remaining=line.amount - line_spent,
+            control=line.control,
+            what=f"the {item.category.name} budget line",
+            actor=actor,
+            confirm=confirm,
+        )
+    return confirmed
+
+
 def record_disbursement(
     data: AwardInput,
     *,
@@ -288,45 +351,30 @@ def record_disbursement(
         )
         if existing is not None:
             raise AlreadyRecorded(existing)
-    if not grant.is_open:
-        raise ValidationError(
-            "This grant is closed: it takes no new awards", field="grant"
-        )
-    if data.amount <= 0:
-        raise ValidationError("Enter an amount of £0.01 or more", field="amount")
-    _check_largest(grant, data.amount, field="amount")
-    if data.quantity < 1:
-        raise ValidationError("Enter a quantity of 1 or more", field="quantity")
-    check_period(grant, data.awarded_on, today=today)
-    check_not_locked(grant.id, data.awarded_on)
     item = db.session.get(ItemType, data.item_type_id)
-    if item is None or not item.active:
-        raise ValidationError("Choose an item", field="item_type")
-    _beneficiary(data)
-    _access_and_cash_first(grant, data)
-
-    confirmed = _check_budget(
-        amount=data.amount,
-        remaining=available_on_grant(grant),
-        control=grant.control,
-        what=f"grant {grant.reference}",
+    line = None
+    if item is not None:
+        line = db.session.scalar(
+            select(BudgetLine).where(
+                BudgetLine.grant_id == grant.id,
+                BudgetLine.category_id == item.category_id,
+            )
+        )
+    confirmed = award_rules(
+        data,
+        grant=grant,
+        item=item,
+        beneficiary=_beneficiary(data),
+        today=today,
+        lock=active_lock(grant.id, data.awarded_on),
+        available=available_on_grant(grant),
+        line=line,
+        line_spent=(
+            spent_in_category(grant.id, item.category_id) if line is not None else None
+        ),
         actor=actor,
         confirm=confirm_overspend,
     )
-    line = db.session.scalar(
-        select(BudgetLine).where(
-            BudgetLine.grant_id == grant.id, BudgetLine.category_id == item.category_id
-        )
-    )
-    if line is not None:
-        confirmed |= _check_budget(
-            amount=data.amount,
-            remaining=line.amount - spent_in_category(grant.id, item.category_id),
-            control=line.control,
-            what=f"the {item.category.name} budget line",
-            actor=actor,
-            confirm=confirm_overspend,
-        )
 
     disbursement = Disbursement(
         grant_id=grant.id,
@@ -387,6 +435,28 @@ def _insert_once(disbursement: Disbursement, idempotency_key: str | None) -> Non
     savepoint.commit()
 
 
+def reversal_of(
+    original: Disbursement, *, reason: str, reversed_on: date, actor: User
+) -> dict:
+    """The line that cancels ``original`` exactly (its fields, for the ORM or a batch)."""
+    return {
+        "grant_id": original.grant_id,
+        "item_type_id": original.item_type_id,
+        "household_id": original.household_id,
+        "young_person_id": original.young_person_id,
+        "quantity": original.quantity,
+        "amount": -original.amount,
+        "awarded_on": reversed_on,
+        "supplier": original.supplier,
+        "delivery_method": original.delivery_method,
+        "access_route": original.access_route,
+        "evidence_reference": original.evidence_reference,
+        "reverses_id": original.id,
+        "reason": reason.strip(),
+        "created_by_id": actor.id,
+    }
+
+
 def reverse_disbursement(
     original: Disbursement,
     *,
@@ -419,20 +489,7 @@ def reverse_disbursement(
             "A reversal cannot be dated before the award", field="reversed_on"
         )
     reversal = Disbursement(
-        grant_id=original.grant_id,
-        item_type_id=original.item_type_id,
-        household_id=original.household_id,
-        young_person_id=original.young_person_id,
-        quantity=original.quantity,
-        amount=-original.amount,
-        awarded_on=reversed_on,
-        supplier=original.supplier,
-        delivery_method=original.delivery_method,
-        access_route=original.access_route,
-        evidence_reference=original.evidence_reference,
-        reverses_id=original.id,
-        reason=reason.strip(),
-        created_by_id=actor.id,
+        **reversal_of(original, reason=reason, reversed_on=reversed_on, actor=actor)
     )
     db.session.add(reversal)
     db.session.flush()
