@@ -58,6 +58,7 @@ def create_app(
     register_extensions(app)
     register_templates(app)
     register_blueprints(app)
+    register_jobs(app)
     register_hooks(app)
     register_commands(app)
     logging.getLogger("funds").setLevel(logging.INFO)
@@ -141,6 +142,15 @@ def _organisation_name() -> dict:
         return {"organisation_name": current_app.config["ORGANISATION_NAME"]}
 
 
+def register_jobs(app: Flask) -> None:
+    """The queue for long work, and the handlers that run it."""
+    import funds.imports.jobs  # noqa: F401 - registers the import handlers
+    import funds.returns.jobs  # noqa: F401 - registers the return builder
+    from funds.jobs import init_jobs
+
+    init_jobs(app)
+
+
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
     from funds.activities.views import bp as activities_bp
@@ -148,6 +158,8 @@ def register_blueprints(app: Flask) -> None:
     from funds.auth.views import bp as auth_bp
     from funds.disbursements.views import bp as disbursements_bp
     from funds.grants.views import bp as grants_bp
+    from funds.imports.views import bp as imports_bp
+    from funds.job_views import bp as jobs_bp
     from funds.main.views import bp as main_bp
     from funds.people.views import bp as people_bp
     from funds.returns.definition_views import bp as definitions_bp
@@ -166,6 +178,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(vouchers_bp, url_prefix="/vouchers")
     app.register_blueprint(returns_bp, url_prefix="/returns")
     app.register_blueprint(definitions_bp, url_prefix="/returns/definitions")
+    app.register_blueprint(imports_bp, url_prefix="/imports")
+    app.register_blueprint(jobs_bp, url_prefix="/jobs")
 
 
 def register_hooks(app: Flask) -> None:
@@ -186,7 +200,8 @@ def register_hooks(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """The ``flask`` commands."""
     from funds.cli import commands
+    from funds.imports.cli import import_group
     from funds.returns.cli import return_group
 
-    for command in [*commands, return_group]:
+    for command in [*commands, return_group, import_group]:
         app.cli.add_command(command)

@@ -26,6 +26,7 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
         ("people.young_", "people.new_young", "people.edit_young"),
     ),
     ("taxonomy.funders", "Funders and items", ("taxonomy.",)),
+    ("imports.index", "Imports", ("imports.",)),
     (
         "admin.users",
         "Users",

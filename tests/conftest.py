@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -32,6 +35,9 @@ def make_config(**overrides) -> dict:
         "PASSWORD_HASH_MEMORY_COST": 8,
         "PASSWORD_HASH_PARALLELISM": 1,
         "ORGANISATION_NAME": "Riverside Youth Project",
+        # Background jobs run inside the request that asks for them (tests of the real
+        # worker start one: tests/test_jobs.py).
+        "JOBS_IMMEDIATE": True,
     }
     config.update(overrides)
     return config
@@ -500,5 +506,46 @@ def records(
 
         ids["draft_id"] = copy_definition("hsf", actor=manager).id
         db.session.commit()
+        # An import checked (with a row to fix, so that its errors file exists), and a
+        # return built in the background (its job done, its workbook waiting).
+        from funds.imports import services as imports
+        from funds.jobs import start
+        from funds.returns.jobs import build_in_background
+
+        run = imports.upload(
+            "households", "h.csv", b"Name,Adults\nA,two\n", actor=manager
+        )
+        imports.set_mapping(run, run.mapping, actor=manager)
+        check = imports.request(run, "check", actor=manager)
+        job = build_in_background(
+            db.session.get(Grant, grant),
+            get_definition("budget"),
+            date(2024, 4, 1),
+            date(2024, 4, 30),
+            actor=manager,
+        )
+        ids.update(import_id=run.id, job_id=job.id, kind="households")
+        jobs = (check.id, job.id)
+        db.session.commit()
+        for job_id in jobs:
+            start(job_id)
         assert db.session.get(Funder, ids["funder_id"])
     return ids
+
+
+def worker_process(database_url: str, jobs_database: str, log) -> subprocess.Popen:
+    """The real job worker (``flask --app app jobs worker``) for a database and queue."""
+    env = {
+        **os.environ,
+        "FUNDS_DATABASE_URL": database_url,
+        "FUNDS_SECRET_KEY": "a-long-secret-key-for-the-worker-under-test-0123456",
+        "FUNDS_JOBS_DATABASE": jobs_database,
+        "FUNDS_ORGANISATION_NAME": '"Riverside Youth Project"',
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "jobs", "worker"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )

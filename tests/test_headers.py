@@ -29,8 +29,9 @@ def _check_headers(response, url):
     assert headers.get("Cache-Control") == "no-store", url
     assert "Server" not in headers or "Werkzeug" not in headers.get("Server", "")
     if response.mimetype == "application/json":
-        # The type-ahead's answers, read by the page's own script (nosniff, no-store).
-        assert url.startswith("/people/lookup"), url
+        # The type-ahead's answers and a job's progress, read by the page's own script
+        # (nosniff, no-store).
+        assert url.startswith("/people/lookup") or url.startswith("/jobs/"), url
     elif response.mimetype != "text/html":
         assert "attachment" in headers.get("Content-Disposition", ""), url
         return

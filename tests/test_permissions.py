@@ -17,6 +17,9 @@ SPECIAL_GET = {
     "definitions.preview": 422,  # no grant or period chosen to preview on
     "definitions.preview_workbook": 400,  # likewise
 }
+#: A job is seen by whoever asked for it and by administrators; to anyone else it does
+#: not exist (the records' job was asked for by another user).
+OWNER_ONLY = {"jobs.detail", "jobs.progress", "jobs.result"}
 #: Routes that end the record the others use: tried last (before signing out).
 LAST = {
     "definitions.move": 1,
@@ -98,6 +101,8 @@ def test_role_route_matrix(app, client, create_user, login, role, records):
             assert status != 403 and not location.startswith("/login?next="), label
             if method == "GET":
                 want = SPECIAL_GET.get(rule.endpoint, 200)
+                if rule.endpoint in OWNER_ONLY and role != Role.ADMIN:
+                    want = 404
                 if role is None and rule.endpoint == "auth.login":
                     want = 200
                 assert status == want, label

@@ -21,6 +21,7 @@ from funds.models import (
     FunderReturn,
     Grant,
     Household,
+    ImportRun,
     ItemType,
     PeriodLock,
     ReturnDefinition,
@@ -42,6 +43,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "people": ("Households and young people", ("household.", "young_person.")),
     "returns": ("Returns and period locks", ("funder_return.", "period.")),
     "definitions": ("Return definitions", ("definition.",)),
+    "imports": ("Imports from spreadsheets", ("import.",)),
     "set-up": (
         "Organisation, funders, items and teams",
         ("organisation.", "funder.", "item_type.", "spend_category.", "team."),
@@ -142,6 +144,7 @@ class Names:
         "funder_returns": FunderReturn,
         "definition_drafts": DefinitionDraft,
         "return_definitions": ReturnDefinition,
+        "imports": ImportRun,
     }
     #: Ids in an event's values, and the table they point into.
     _ID_KEYS = {
@@ -239,6 +242,15 @@ class Names:
         if funder is None:
             return "a funder"
         return Link(funder.name, url_for("taxonomy.funder", funder_id=funder.id))
+
+    def import_run(self, ident) -> Link | str:
+        run = self.get("imports", ident)
+        if run is None:
+            return "an import"
+        return Link(
+            f"import #{run.id} ({run.filename})",
+            url_for("imports.detail", import_id=run.id),
+        )
 
     def team(self, ident) -> str:
         team = self.get("teams", ident)
@@ -636,6 +648,32 @@ def _user(verb, suffix=""):
     return sentence
 
 
+def _import(verb, describe_after):
+    def sentence(event, names, after):
+        return [verb + " ", names.import_run(event.object_id), describe_after(after)]
+
+    return sentence
+
+
+def _imported(event, names, after):
+    return [
+        "imported ",
+        names.import_run(event.object_id),
+        f": {after.get('new', 0):,} new rows, {after.get('existing', 0):,} already in",
+    ]
+
+
+def _removed_by_undo(what):
+    def sentence(event, names, after):
+        return [
+            f"removed {after.get('removed', 0):,} {what} added by ",
+            names.import_run(event.object_id),
+            f" ({after.get('kept', 0):,} kept because something refers to them)",
+        ]
+
+    return sentence
+
+
 def _plain(text):
     def sentence(event, names, after):
         return [text]
@@ -678,6 +716,24 @@ SENTENCES = {
     "definition.change": _definition("changed the draft of"),
     "definition.save": _definition("saved"),
     "definition.discard": _definition("discarded the draft of"),
+    "import.upload": _import(
+        "uploaded", lambda a: f" of {str(a.get('kind', '')).replace('_', ' ')}"
+    ),
+    "import.save_mapping": _import(
+        "saved the columns of", lambda a: f" as {_quoted(a.get('name'))}"
+    ),
+    "import.check": _import(
+        "checked", lambda a: f": {a.get('errors', 0):,} rows with problems"
+    ),
+    "import.commit": _imported,
+    "import.undo": lambda e, n, a: [
+        "undid ",
+        n.import_run(e.object_id),
+        f": {_quoted(a.get('reason'))}",
+    ],
+    "household.remove": _removed_by_undo("households"),
+    "young_person.remove": _removed_by_undo("young people"),
+    "grant.remove": _removed_by_undo("grants"),
     "funder.create": _funder_created,
     "funder.add_categories": _funder_categories,
     "funder.reporting": _funder_reporting,

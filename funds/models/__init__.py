@@ -23,6 +23,14 @@ from funds.models.grant import (
     GrantStatus,
     GrantTotalChange,
 )
+from funds.models.imports import (
+    ImportMapping,
+    ImportProblem,
+    ImportRecord,
+    ImportRun,
+    ImportStatus,
+)
+from funds.models.job import Job, JobStatus
 from funds.models.login_failure import LoginFailure
 from funds.models.organisation import OrganisationSettings
 from funds.models.people import Disability, Ethnicity, Gender, Household, YoungPerson
@@ -56,6 +64,13 @@ __all__ = [
     "Household",
     "ItemType",
     "ItemTypeMapping",
+    "ImportMapping",
+    "ImportProblem",
+    "ImportRecord",
+    "ImportRun",
+    "ImportStatus",
+    "Job",
+    "JobStatus",
     "LoginFailure",
     "OrganisationSettings",
     "PeriodLock",

@@ -49,7 +49,13 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
-def live_app(tmp_path):
+def live_config() -> dict:
+    """More configuration for the served app (a test module may override this)."""
+    return {}
+
+
+@pytest.fixture
+def live_app(tmp_path, live_config):
     """The real app (CSRF on, real hashing costs kept low) on a file SQLite database."""
     database = tmp_path / "e2e.sqlite"
     url = make_config()["SQLALCHEMY_DATABASE_URI"]
@@ -57,7 +63,10 @@ def live_app(tmp_path):
         url = f"sqlite:///{database}"
     app = create_app(
         make_config(
-            SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=True
+            SQLALCHEMY_DATABASE_URI=url,
+            WTF_CSRF_ENABLED=True,
+            RATELIMIT_ENABLED=True,
+            **live_config,
         ),
         instance_path=str(tmp_path / "instance"),
     )
