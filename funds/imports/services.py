@@ -280,6 +280,10 @@ def _fingerprint(cells: list, columns: list[int], seen: dict[str, int]) -> str:
     return f"row:{digest}:{occurrence}"
 
 
+#: The most distinct values of one column whose parsing is remembered in a pass.
+MEMO_SIZE = 20_000
+
+
 def stored_table(run: ImportRun) -> Table:
     """The import's file as kept at upload (checked then; not scanned again)."""
     return open_table(run.filename, run.data, limits=IMPORTS, checked=True)
@@ -314,6 +318,7 @@ def run_pass(
     ctx = Context(actor=actor, today=today, write=write, import_id=run.id)
     kind.prepare(ctx, table.height)
     columns = sorted(mapping.values())
+    parsed: dict[str, dict] = {item.key: {} for item in kind.fields}
     fingerprints: dict[str, int] = {}
     keys: dict[str, int] = {}
     total = table.height
@@ -324,12 +329,23 @@ def run_pass(
         for item in kind.fields:
             index = mapping.get(item.key)
             cell = cells[index] if index is not None else None
-            try:
-                values[item.key] = item.parse(cell)
-            except CellError as error:
-                result.problem(number, heading[item.key], shown(cell), error.message)
+            # Columns repeat their values (the grant, the item, the date...): each value
+            # is parsed once. The class is in the key: 1, 1.0 and True are equal.
+            seen = parsed[item.key]
+            memo = (cell.__class__, cell)
+            outcome = seen.get(memo)
+            if outcome is None:
+                try:
+                    outcome = (True, item.parse(cell))
+                except CellError as error:
+                    outcome = (False, error.message)
+                if len(seen) < MEMO_SIZE:
+                    seen[memo] = outcome
+            if not outcome[0]:
+                result.problem(number, heading[item.key], shown(cell), outcome[1])
                 bad = True
                 continue
+            values[item.key] = outcome[1]
             if item.required and values[item.key] is None:
                 result.problem(
                     number, heading[item.key], "", f"Enter the {item.label.lower()}"

@@ -38,7 +38,7 @@ def ledger(app, create_grant, create_household, item_id):
     }
 
 
-def _rows(ledger, count_rows=3, changes=None):
+def _rows(ledger, count_rows=3, changes=None, amount="20.00"):
     changes = changes or {}
     rows = [HEADER]
     for number in range(1, count_rows + 1):
@@ -47,7 +47,7 @@ def _rows(ledger, count_rows=3, changes=None):
             "G1",
             ledger["household"],
             "Food voucher",
-            "20.00",
+            amount,
             "03/06/2024",
             "Voucher",
             "Referral",
@@ -98,14 +98,14 @@ def test_awards_from_a_workbook_go_in_with_one_audit_event(
 def test_one_bad_row_among_many_imports_nothing_and_names_its_row_and_column(
     app, client, manager, ledger, upload, check, commit
 ):
-    rows = _rows(ledger, 40, {27: {"Date given": "31/02/2024"}})
+    rows = _rows(ledger, 5000, {3000: {"Date given": "31/02/2024"}}, amount="0.10")
     run_id = upload("awards", "awards.csv", csv_bytes(rows))
     page = check(run_id).get_data(as_text=True)
     assert "Rows to fix" in page
     assert "31/02/2024 is not a real date" in page
     run = run_of(app, run_id)
-    assert run.counts == {"rows": 40, "new": 39, "existing": 0, "errors": 1}
-    # Row 28 of the file: the headings are row 1.
+    assert run.counts == {"rows": 5000, "new": 4999, "existing": 0, "errors": 1}
+    # Row 3,001 of the file: the headings are row 1.
     errors = client.get(f"/imports/{run_id}/errors.xlsx")
     assert errors.status_code == 200
     import io
@@ -115,7 +115,7 @@ def test_one_bad_row_among_many_imports_nothing_and_names_its_row_and_column(
     sheet = openpyxl.load_workbook(io.BytesIO(errors.data)).active
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[0][-2:] == ["Row in your file", "What to fix"]
-    assert len(values) == 2 and values[1][-2] == "28"
+    assert len(values) == 2 and values[1][-2] == "3001" and values[1][0] == "A3000"
     assert "Date given: 31/02/2024 is not a real date" in values[1][-1]
     refused = client.post(f"/imports/{run_id}/import")
     assert refused.status_code == 303
