@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -139,6 +140,80 @@ def _counter(tag: str, limit: int, field: str, message: str):
     return start
 
 
+_PREFIX = rb"<(?:[A-Za-z_][\w.\-]*:)?"
+_CELL = re.compile(_PREFIX + rb"c(?=[\s/>])")
+_STRING = re.compile(_PREFIX + rb"si(?=[\s/>])")
+_FORMULA = re.compile(_PREFIX + rb"f(?=[\s/>])")
+_CELL_OR_FORMULA = re.compile(_PREFIX + rb"(c|f)(?=[\s/>])([^>]*)>")
+_LAST_CELL = re.compile(rb"(?s).*" + _PREFIX + rb"c(?=[\s/>])([^>]*)>")
+_REFERENCE = re.compile(rb'\sr\s*=\s*["\']([A-Za-z]{1,3})')
+#: How much of a part is counted at a time.
+_PIECE = 1024 * 1024
+#: No start tag of a real workbook is longer than this.
+_LONGEST_TAG = 1024 * 1024
+
+
+def _chunks(archive, name: str, field: str) -> Iterator[bytes]:
+    """A large XML part in pieces cut after a ">" (so that no tag is split), for counting
+    its tags without parsing it: a tag inside a comment counts too, which errs on the side
+    of refusing. A DTD is refused (without one no entity can be declared), as defusedxml
+    would; anything else malformed is refused by the reader."""
+    if name not in archive.namelist():
+        return
+    try:
+        with archive.open(name) as part:
+            carry = b""
+            while piece := part.read(_PIECE):
+                piece = carry + piece
+                cut = piece.rfind(b">") + 1
+                piece, carry = piece[:cut], piece[cut:]
+                if len(carry) > _LONGEST_TAG:
+                    raise _refuse(_UNREADABLE, field)
+                if b"<!DOCTYPE" in piece or b"<!ENTITY" in piece:
+                    raise _refuse(_UNREADABLE, field)
+                yield piece
+    except ValidationError:
+        raise
+    except Exception as error:  # a damaged zip member
+        raise _refuse(_UNREADABLE, field) from error
+
+
+def _count(piece: bytes, tag: bytes, pattern: re.Pattern) -> int:
+    """How many ``tag`` start tags a piece holds: counted as bytes (fast) unless a
+    namespace prefix or a line break after the name needs the pattern."""
+    if b":" + tag in piece or any(
+        b"<" + tag + space in piece for space in (b"\n", b"\t", b"\r")
+    ):
+        return len(pattern.findall(piece))
+    return sum(piece.count(b"<" + tag + end) for end in (b" ", b">", b"/"))
+
+
+def _column_of(attributes: bytes) -> int:
+    reference = _REFERENCE.search(attributes)
+    return _letters_index(reference.group(1).decode("ascii")) if reference else 0
+
+
+def _sheet_counts(archive, name: str, field: str, limits: Limits) -> set[int]:
+    """Refuse a sheet of too many cells; the columns holding formulas."""
+    cells, column = 0, 0
+    formulas: set[int] = set()
+    for piece in _chunks(archive, name, field):
+        cells += _count(piece, b"c", _CELL)
+        if cells > limits.cells:
+            raise _refuse(f"The file has more than {limits.cells:,} cells", field)
+        if (b"<f" in piece or b":f" in piece) and _FORMULA.search(piece):
+            # Rare: then each formula's cell is found.
+            for match in _CELL_OR_FORMULA.finditer(piece):
+                if match.group(1) == b"c":
+                    column = _column_of(match.group(2))
+                else:
+                    formulas.add(column)
+        last = _LAST_CELL.match(piece)
+        if last:
+            column = _column_of(last.group(1))
+    return formulas
+
+
 @functools.cache
 def _letters_index(letters: str) -> int:
     index = 0
@@ -164,18 +239,15 @@ def _check_xlsx(data: bytes, field: str, limits: Limits = SERIALS) -> set[int]:
         # is no workbook a spreadsheet program saves: refused like any unreadable file.
         for part in ("[Content_Types].xml", "xl/workbook.xml"):
             _scan(archive, part, field)
-        _scan(
-            archive,
-            "xl/sharedStrings.xml",
-            field,
-            _counter(
-                _MAIN + "si",
-                limits.shared_strings,
-                field,
-                f"The file has more than {limits.shared_strings:,} different pieces "
-                "of text",
-            ),
-        )
+        strings = 0
+        for piece in _chunks(archive, "xl/sharedStrings.xml", field):
+            strings += _count(piece, b"si", _STRING)
+            if strings > limits.shared_strings:
+                raise _refuse(
+                    f"The file has more than {limits.shared_strings:,} different "
+                    "pieces of text",
+                    field,
+                )
         sheets = sorted(
             n
             for n in names
@@ -183,23 +255,7 @@ def _check_xlsx(data: bytes, field: str, limits: Limits = SERIALS) -> set[int]:
         )
         formulas: set[int] = set()
         if sheets:
-            cell, formula = _MAIN + "c", _MAIN + "f"
-            cells = 0
-            column = 0
-
-            def start(name, attributes) -> None:
-                nonlocal cells, column
-                if name == cell:
-                    cells += 1
-                    if cells > limits.cells:
-                        raise _refuse(
-                            f"The file has more than {limits.cells:,} cells", field
-                        )
-                    column = _column_index(attributes.get("r", "A"))
-                elif name == formula:
-                    formulas.add(column)
-
-            _scan(archive, sheets[0], field, start)
+            formulas = _sheet_counts(archive, sheets[0], field, limits)
         return formulas
 
 

@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import func, insert, or_, select
 
 from funds.balances import available_to_award
-from funds.database import lock_for_update
+from funds.database import bulk_insert, lock_for_update
 from funds.disbursements.services import (
     AwardInput,
     Overspend,
@@ -328,22 +328,7 @@ class Awards(Kind):
         ctx.state["batch"] = []
         if not ctx.write or not batch:
             return
-        values = [values for _, _, values in batch]
-        if db.session.get_bind().dialect.name == "sqlite":
-            # SQLite gives RETURNING's rows one statement a row; the import holds the
-            # write lock, so the next ids are known and set (one executemany).
-            first = (db.session.scalar(select(func.max(Disbursement.id))) or 0) + 1
-            ids = range(first, first + len(values))
-            for ident, row in zip(ids, values, strict=True):
-                row["id"] = ident
-            db.session.execute(insert(Disbursement), values)
-        else:
-            ids = db.session.scalars(
-                insert(Disbursement).returning(
-                    Disbursement.id, sort_by_parameter_order=True
-                ),
-                values,
-            ).all()
+        ids = bulk_insert(Disbursement, [values for _, _, values in batch], ids=True)
         ctx.created.extend(
             (number, key, ident)
             for (number, key, _), ident in zip(batch, ids, strict=True)

@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import delete, insert, select
 
 from funds.audit import record_event
-from funds.database import begin_writing, writes
+from funds.database import begin_writing, bulk_insert, writes
 from funds.errors import FundsError, NotAllowed, ValidationError
 from funds.extensions import db
 from funds.imports import awards, grants, people, sessions  # noqa: F401 - the kinds
@@ -469,8 +469,8 @@ def commit(run_id: int, *, actor: User, today: date, progress) -> None:
         )
     progress.update(result.rows, result.rows, stage="Keeping a record of each row")
     if result.created:
-        db.session.execute(
-            insert(ImportRecord),
+        bulk_insert(
+            ImportRecord,
             [
                 {
                     "import_id": run.id,
