@@ -7,7 +7,7 @@ import functools
 from contextvars import ContextVar
 
 from flask import Flask
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -138,14 +138,18 @@ def bulk_insert(model, rows: list[dict], *, ids: bool = False) -> list[int] | No
         return [] if ids else None
     table = model.__table__
     dialect = db.session.get_bind().dialect
+    mapper = model.__mapper__
     if dialect.name != "postgresql":
+        # Core's executemany on the table (its columns' own names; Core fills defaults).
+        names = [(key, mapper.columns[key].key) for key in rows[0]]
+        values = [{name: row[key] for key, name in names} for row in rows]
         first = None
         if ids:
             first = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
-            rows = [{**row, "id": first + n} for n, row in enumerate(rows)]
-        db.session.execute(insert(model), rows)
-        return list(range(first, first + len(rows))) if ids else None
-    mapper = model.__mapper__
+            for n, row in enumerate(values):
+                row["id"] = first + n
+        db.session.execute(table.insert(), values)
+        return list(range(first, first + len(values))) if ids else None
     given = [mapper.columns[key] for key in rows[0]]
     arrays: dict[str, list] = {}
     for key, column in zip(rows[0], given, strict=True):

@@ -197,10 +197,10 @@ class Awards(Kind):
                 SpendCategory, SpendCategory.id == ItemType.category_id
             )
         ):
-            items.setdefault(item.name.casefold(), []).append(item)
-            items.setdefault(
-                f"{item.category.name}: {item.name}".casefold(), []
-            ).append(item)
+            for name in (item.name, f"{item.category.name}: {item.name}"):
+                found = items.setdefault(name.casefold(), [])
+                if item not in found:
+                    found.append(item)
         state["items"] = items
         # Everyone's reference, in two queries (ids from earlier imports and case-system
         # references are looked up as they come).
@@ -247,7 +247,7 @@ class Awards(Kind):
         found = ctx.state["items"].get(" ".join(name.split()).casefold(), [])
         if not found:
             raise RowProblem(f"There is no item called {name} in funds", "item")
-        if len({item.id for item in found}) > 1:
+        if len(found) > 1:
             raise RowProblem(
                 f"Two categories have an item called {name}: write “Category: {name}”",
                 "item",
