@@ -31,10 +31,12 @@ class Limits:
     shared_strings: int
     cells: int
     rows: int
+    #: Whether old .xls workbooks are read (they cannot be checked before reading).
+    xls: bool = True
 
 
 #: A list of voucher serials: a 20,000-row list of serials is about 2 MB unpacked.
-SERIALS = Limits(8 * 1024 * 1024, 50_000, 200_000, 20_000)
+SERIALS = Limits(8 * 1024 * 1024, 50_000, 200_000, 20_000, xls=False)
 #: An import: 200,000 rows of a dozen columns.
 IMPORTS = Limits(400 * 1024 * 1024, 2_500_000, 3_000_000, 200_000)
 
@@ -147,6 +149,11 @@ _FORMULA = re.compile(_PREFIX + rb"f(?=[\s/>])")
 _CELL_OR_FORMULA = re.compile(_PREFIX + rb"(c|f)(?=[\s/>])([^>]*)>")
 _LAST_CELL = re.compile(rb"(?s).*" + _PREFIX + rb"c(?=[\s/>])([^>]*)>")
 _REFERENCE = re.compile(rb'\sr\s*=\s*["\']([A-Za-z]{1,3})')
+_CELL_REFERENCE = re.compile(
+    _PREFIX + rb'c\s[^>]*?\br\s*=\s*["\']([A-Za-z]{1,3})([0-9]{1,7})'
+)
+#: A sheet's area (rows by columns, empty cells included) allowed whatever its cells.
+_AREA_FLOOR = 100_000
 #: How much of a part is counted at a time.
 _PIECE = 1024 * 1024
 #: No start tag of a real workbook is longer than this.
@@ -194,13 +201,36 @@ def _column_of(attributes: bytes) -> int:
 
 
 def _sheet_counts(archive, name: str, field: str, limits: Limits) -> set[int]:
-    """Refuse a sheet of too many cells; the columns holding formulas."""
+    """Refuse a sheet of too many cells, or whose cells lie far apart (a reader lays out
+    every cell between the first and the last); the columns holding formulas."""
     cells, column = 0, 0
+    last_row, last_column = 0, 0
     formulas: set[int] = set()
     for piece in _chunks(archive, name, field):
         cells += _count(piece, b"c", _CELL)
         if cells > limits.cells:
             raise _refuse(f"The file has more than {limits.cells:,} cells", field)
+        references = _CELL_REFERENCE.findall(piece)
+        if references:
+            last_row = max(last_row, max(int(row) for _, row in references))
+            widest = max((letters for letters, _ in references), key=len)
+            if len(widest) > 1 or last_column < 26:
+                last_column = max(
+                    last_column,
+                    max(
+                        _letters_index(letters.decode("ascii"))
+                        for letters, _ in references
+                        if len(letters) == len(widest)
+                    ),
+                )
+            if last_row > limits.rows + 100:
+                raise _refuse(f"The file has more than {limits.rows:,} rows", field)
+            if last_row * (last_column + 1) > max(2 * limits.cells, _AREA_FLOOR):
+                raise _refuse(
+                    "The sheet's cells are spread over too large an area: copy the "
+                    "rows you need into a new sheet and upload that",
+                    field,
+                )
         if (b"<f" in piece or b":f" in piece) and _FORMULA.search(piece):
             # Rare: then each formula's cell is found.
             for match in _CELL_OR_FORMULA.finditer(piece):
@@ -212,6 +242,32 @@ def _sheet_counts(archive, name: str, field: str, limits: Limits) -> set[int]:
         if last:
             column = _column_of(last.group(1))
     return formulas
+
+
+_RELATIONSHIP_ID = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships id"
+)
+
+
+def _first_sheet(archive, sheets: list[str], field: str) -> str:
+    """The worksheet part a reader opens first: the workbook's first sheet, through its
+    relationships (the lowest-numbered part when they do not say)."""
+    first: list[str] = []
+    targets: dict[str, str] = {}
+
+    def sheet(name, attributes) -> None:
+        if name == _MAIN + "sheet" and not first:
+            first.append(attributes.get(_RELATIONSHIP_ID, ""))
+
+    def relationship(name, attributes) -> None:
+        if name.endswith(" Relationship"):
+            targets[attributes.get("Id", "")] = attributes.get("Target", "")
+
+    _scan(archive, "xl/workbook.xml", field, sheet)
+    _scan(archive, "xl/_rels/workbook.xml.rels", field, relationship)
+    target = targets.get(first[0], "") if first else ""
+    path = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return path if path in sheets else sheets[0]
 
 
 @functools.cache
@@ -237,8 +293,11 @@ def _check_xlsx(data: bytes, field: str, limits: Limits = SERIALS) -> set[int]:
             raise _refuse(_UNREADABLE, field)
         # The reader's own XML parser does not expand entities, but a part holding a DTD
         # is no workbook a spreadsheet program saves: refused like any unreadable file.
-        for part in ("[Content_Types].xml", "xl/workbook.xml"):
-            _scan(archive, part, field)
+        if (
+            "content.xml" in names
+        ):  # parts of two kinds of file: a reader might pick either
+            raise _refuse(_UNREADABLE, field)
+        _scan(archive, "[Content_Types].xml", field)
         strings = 0
         for piece in _chunks(archive, "xl/sharedStrings.xml", field):
             strings += _count(piece, b"si", _STRING)
@@ -249,34 +308,45 @@ def _check_xlsx(data: bytes, field: str, limits: Limits = SERIALS) -> set[int]:
                     field,
                 )
         sheets = sorted(
-            n
-            for n in names
-            if n.startswith("xl/worksheets/sheet") and n.endswith(".xml")
+            n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")
         )
         formulas: set[int] = set()
         if sheets:
-            formulas = _sheet_counts(archive, sheets[0], field, limits)
+            first = _first_sheet(archive, sheets, field)
+            for name in sheets:  # every sheet within the limits, whichever is read
+                found = _sheet_counts(archive, name, field, limits)
+                if name == first:
+                    formulas = found
         return formulas
 
 
 def _check_ods(data: bytes, field: str, limits: Limits) -> None:
     with _open_zip(data, field) as archive:
         names = _check_members(archive, limits, field)
-        if "content.xml" not in names:
+        if "content.xml" not in names or "xl/workbook.xml" in names:
             raise _refuse(_UNREADABLE, field)
         cells = 0
+        row_repeat = 1
+        row = _ODS_TABLE + "table-row"
+        rows_repeated = _ODS_TABLE + "number-rows-repeated"
         cell, formula = _ODS_TABLE + "table-cell", _ODS_TABLE + "formula"
         repeats = _ODS_TABLE + "number-columns-repeated"
 
+        def _repeat(attributes, key) -> int:
+            value = attributes.get(key, "1")
+            return int(value) if value.isascii() and value.isdigit() else 1
+
         def start(name, attributes) -> None:
-            nonlocal cells
-            if name == cell:
+            nonlocal cells, row_repeat
+            if name == row:
+                row_repeat = _repeat(attributes, rows_repeated)
+            elif name == cell:
                 if formula in attributes:
                     raise _refuse(_FORMULAS, field)
-                # A repeated empty cell pads rows to the sheet's width: not work. (A
-                # repeated cell with a value counts once: a little generous.)
+                # A repeated empty cell pads rows to the sheet's width: not work. A cell
+                # with a value counts as often as it and its row are repeated.
                 if repeats not in attributes or attributes.get(_OFFICE + "value-type"):
-                    cells += 1
+                    cells += _repeat(attributes, repeats) * row_repeat
                     if cells > limits.cells:
                         raise _refuse(
                             f"The file has more than {limits.cells:,} cells", field
@@ -298,8 +368,10 @@ class Table:
     _rows: object
     #: The spreadsheet row number of the heading (1 for most files).
     header_row: int = 1
-    #: Columns (0 for the first) holding formulas: their values are refused, never read.
+    #: Columns (0 for the first read) holding formulas: refused, never read.
     formula_columns: frozenset[int] = frozenset()
+    #: The sheet's column the rows start at (0 for A).
+    first_column: int = 0
 
     def rows(self) -> Iterator[tuple[int, list[Cell]]]:
         """(spreadsheet row number, cells) for each row after the heading that has any
@@ -333,6 +405,7 @@ def _calamine_table(data: bytes, field: str, limits: Limits) -> Table:
         sheet = book.get_sheet_by_index(0)
         height = sheet.height
         start_row = sheet.start[0] if sheet.start else 0
+        first_column = sheet.start[1] if sheet.start else 0
     except Exception as error:  # CalamineError, PasswordError, ZipError, XmlError...
         raise _refuse(_UNREADABLE, field) from error
     if height > limits.rows + 1:
@@ -351,7 +424,9 @@ def _calamine_table(data: bytes, field: str, limits: Limits) -> Table:
         for offset, cells in enumerate(rows):
             yield header_row + offset + 1, cells
 
-    return Table(header, max(height - used, 0), following, header_row)
+    return Table(
+        header, max(height - used, 0), following, header_row, first_column=first_column
+    )
 
 
 def _decode_csv(data: bytes, field: str) -> str:
@@ -449,12 +524,22 @@ def open_table(
     elif name.endswith(".ods"):
         _check_ods(data, field, limits)
     elif name.endswith(".xls"):
+        if not limits.xls:
+            raise _refuse(
+                "Save the file as .xlsx or .csv: old .xls workbooks are not read here",
+                field,
+            )
         if not data.startswith(b"\xd0\xcf\x11\xe0"):
             raise _refuse(_UNREADABLE, field)
     else:
         raise _refuse("Upload a .xlsx, .ods, .xls or .csv file", field)
     table = _calamine_table(data, field, limits)
-    table.formula_columns = frozenset(formulas)
+    # The reader's rows start at the sheet's first used column.
+    table.formula_columns = frozenset(
+        column - table.first_column
+        for column in formulas
+        if column >= table.first_column
+    )
     return table
 
 

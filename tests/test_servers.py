@@ -98,17 +98,21 @@ class Server:
             stderr=subprocess.PIPE,
         )
         self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine starts four workers slowly
         while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(self.url + "/login", timeout=2)  # noqa: S310
                 return
-            except (urllib.error.URLError, ConnectionError):
+            except (
+                urllib.error.URLError,
+                OSError,
+            ):  # refused, reset, or still starting
                 if self.process.poll() is not None:
                     raise RuntimeError(
                         self.process.stderr.read().decode()[-2000:]
                     ) from None
                 time.sleep(0.2)
+        self.stop()
         raise RuntimeError("the server did not start")
 
     def stop(self):

@@ -41,7 +41,7 @@ def _sheet(cells: list[tuple[str, bool]], *, prefix: str = "", space: str = " ")
     )
 
 
-COLUMNS = st.sampled_from(["A", "B", "C", "Z", "AA", "AB", "XFD"])
+COLUMNS = st.sampled_from(["A", "B", "C", "Z", "AA", "AB", "BZ"])
 
 
 @settings(max_examples=60, deadline=None)
@@ -82,3 +82,77 @@ def test_a_tag_that_never_ends_is_refused(monkeypatch):
     sheet = f'<worksheet xmlns="{MAIN}"><sheetData><row><c r="A1' + "1" * 5000
     with pytest.raises(ValidationError, match="could not be read"):
         spreadsheets._check_xlsx(_workbook(sheet), "file", spreadsheets.IMPORTS)
+
+
+def test_two_cells_far_apart_are_refused_before_the_reader_lays_out_the_area():
+    sheet = _sheet([("A1", False), ("XFD1048576", False)])
+    for limits in (spreadsheets.IMPORTS, spreadsheets.SERIALS):
+        with pytest.raises(ValidationError, match="more than|too large an area"):
+            spreadsheets._check_xlsx(_workbook(sheet), "file", limits)
+    wide = _sheet([("A1", False), ("ZZZ20", False)])
+    with pytest.raises(ValidationError, match="too large an area"):
+        spreadsheets._check_xlsx(
+            _workbook(wide), "file", Limits(10**7, 100, 1000, 1000)
+        )
+
+
+def test_every_sheet_is_checked_whichever_the_reader_opens():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", f'<workbook xmlns="{MAIN}"/>')
+        archive.writestr("xl/worksheets/sheet1.xml", _sheet([("A1", False)]))
+        archive.writestr(
+            "xl/worksheets/sheet2.xml", _sheet([("A1", False), ("XFD1048576", False)])
+        )
+    with pytest.raises(ValidationError):
+        spreadsheets._check_xlsx(buffer.getvalue(), "file", spreadsheets.IMPORTS)
+
+
+def test_a_file_holding_two_kinds_of_workbook_is_refused():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("content.xml", "<x/>")
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", f'<workbook xmlns="{MAIN}"/>')
+    for name in ("two.ods", "two.xlsx"):
+        with pytest.raises(ValidationError, match="could not be read"):
+            spreadsheets.open_table(name, buffer.getvalue())
+
+
+def test_repeated_rows_of_values_count_every_cell_in_an_ods():
+    from tests.imports.conftest import ods
+
+    data = ods([["x"]]).replace(b"<table:table-row>", b"<table:table-row>", 1)
+    data = _rebuild_ods_rows(data, 5_000_000)
+    with pytest.raises(ValidationError, match="cells"):
+        spreadsheets.open_table("rows.ods", data)
+
+
+def _rebuild_ods_rows(data: bytes, repeat: int) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == "content.xml":
+                body = body.replace(
+                    b"<table:table-row>",
+                    f'<table:table-row table:number-rows-repeated="{repeat}">'.encode(),
+                )
+            target.writestr(item, body)
+    return out.getvalue()
+
+
+def test_formula_columns_count_from_the_first_column_read():
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["B1"], sheet["C1"], sheet["D1"] = "Name", "Amount", "Total"
+    sheet["B2"], sheet["C2"], sheet["D2"] = "Ann", 5, "=C2*2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    table = spreadsheets.open_table("offset.xlsx", buffer.getvalue())
+    assert table.header == ["Name", "Amount", "Total"]
+    assert table.formula_columns == {2}  # "Total", the third column read

@@ -230,9 +230,10 @@ class Awards(Kind):
                 f"There is no grant with the reference {reference}", "grant"
             )
         if grant.id not in ctx.state["available"]:
-            # The first row on a grant locks it (FOR UPDATE on PostgreSQL; the import
-            # already holds SQLite's write lock) and reads its balances once.
-            lock_for_update(Grant, grant.id)
+            # Importing, the first row on a grant locks it (FOR UPDATE on PostgreSQL; the
+            # import already holds SQLite's write lock); its balances are read once.
+            if ctx.write:
+                lock_for_update(Grant, grant.id)
             ctx.state["available"][grant.id] = available_to_award(grant)
             ctx.state["locks"][grant.id] = active_locks([grant.id])[grant.id]
             ctx.state["lines"][grant.id] = {

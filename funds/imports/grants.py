@@ -66,6 +66,7 @@ def _control(cell):
 class Grants(Kind):
     key = "grants"
     label = "Grants and budget lines"
+    kept_model = Grant
     noun = "grant rows"
     fields = (
         source_key_field("row"),
@@ -196,6 +197,17 @@ class Grants(Kind):
         return grant
 
     def row(self, ctx: Context, number: int, values: dict, source_key: str) -> None:
+        reference = values["reference"].upper()
+        made_here = reference not in ctx.state["made"]
+        try:
+            self._row(ctx, number, values, source_key)
+        except Exception:
+            if made_here:
+                # The row's savepoint takes the grant back: later rows make it afresh.
+                ctx.state["made"].pop(reference, None)
+            raise
+
+    def _row(self, ctx: Context, number: int, values: dict, source_key: str) -> None:
         grant = self._grant(ctx, values)
         if values["line_category"]:
             category_id = ctx.state["categories"].get(

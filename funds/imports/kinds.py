@@ -75,6 +75,9 @@ class Kind:
     clean_template: bool = False
     #: Rows write through services that use savepoints (a failing row is rolled back alone).
     per_row_savepoint: bool = True
+    #: What undo removes unless something refers to it (households, young people,
+    #: grants): the ones kept keep their import records, so their ids still work.
+    kept_model: type | None = None
 
     def field(self, key: str) -> Field:
         return next(f for f in self.fields if f.key == key)

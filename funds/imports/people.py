@@ -104,6 +104,7 @@ NOTES = Field("notes", "Notes", _text(4000, multiline=True), rule="Optional.")
 class Households(Kind):
     key = "households"
     label = "Households"
+    kept_model = Household
     noun = "households"
     clean_template = True
     fields = (
@@ -197,6 +198,7 @@ _DISABILITY = cells.enum_options(Disability)
 class YoungPeople(Kind):
     key = "young_people"
     label = "Young people"
+    kept_model = YoungPerson
     noun = "young people"
     clean_template = True
     fields = (

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, exists, insert, select
 
 from funds.audit import record_event
 from funds.database import begin_writing, bulk_insert, writes
@@ -428,9 +428,13 @@ def _counts(result: PassResult) -> dict:
 
 
 def check(run_id: int, *, actor: User, today: date, progress) -> None:
-    """Check every row; keep the counts and the problems, nothing else."""
-    begin_writing()
+    """Check every row; keep the counts and the problems, nothing else. Kinds whose rows
+    are tried through the services (and rolled back) hold the write lock meanwhile;
+    awards are checked in a read transaction, which never holds anyone up."""
     run = db.session.get(ImportRun, run_id)
+    if kind_of(run).per_row_savepoint:
+        begin_writing()
+        run = db.session.get(ImportRun, run_id)
     result = run_pass(run, write=False, actor=actor, today=today, progress=progress)
     db.session.rollback()  # whatever the services wrote while checking
     begin_writing()
@@ -503,8 +507,14 @@ def undo(run_id: int, *, actor: User, today: date, reason: str, progress) -> Non
     if run.status != ImportStatus.IMPORTED:
         raise NotAllowed("Only an import that went in can be undone")
     progress.update(0, 1, stage="Undoing")
-    counts = kind_of(run).undo(run, actor, today)
-    db.session.execute(delete(ImportRecord).where(ImportRecord.import_id == run.id))
+    kind = kind_of(run)
+    counts = kind.undo(run, actor, today)
+    records = delete(ImportRecord).where(ImportRecord.import_id == run.id)
+    if kind.kept_model is not None:
+        records = records.where(
+            ~exists().where(kind.kept_model.id == ImportRecord.object_id)
+        )
+    db.session.execute(records)
     run.status = ImportStatus.UNDONE
     run.undone_at = utcnow()
     run.undone_by_id = actor.id

@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from funds.database import begin_writing
 from funds.extensions import db
 from funds.jobs import handler, new_job
 from funds.models import Disbursement, Grant, Job, User
@@ -65,7 +66,12 @@ def _build(job: Job, progress) -> None:
         prepared_on=date.today(),
     )
     progress.update(1, 1)
-    job = db.session.get(Job, job.id)
+    # The build only read: end that transaction, then write the result with the write
+    # lock (on SQLite a read transaction cannot become a write once others have written).
+    job_id = job.id
+    db.session.rollback()
+    begin_writing()
+    job = db.session.get(Job, job_id)
     job.result_name = built.filename
     job.result_data = built.workbook
     db.session.commit()

@@ -161,7 +161,9 @@ def download():
             "error",
         )
         return redirect(
-            url_for("returns.prepare") + "?" + request.query_string.decode("ascii")
+            url_for("returns.prepare")
+            + "?"
+            + request.query_string.decode("ascii", "replace")
         )
     try:
         built = build_return(

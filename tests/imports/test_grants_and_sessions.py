@@ -101,6 +101,30 @@ def test_money_written_the_continental_way_is_refused_with_what_to_type(
     assert count(app, Grant) == 0
 
 
+def test_a_bad_first_line_of_a_grant_does_not_spoil_its_next_rows(
+    app, client, manager, upload, check, create_funder
+):
+    funder = _funder_name(app, create_funder())
+    row = ["HSF-27", "Support", funder, "1000", "01/04/2026", "31/03/2027", ""]
+    rows = [
+        GRANT_HEADER,
+        row + ["No such category", "100"],
+        row + ["Food", "100"],
+        row + ["Utility bills", "200"],
+    ]
+    run_id = upload("grants", "grants.xlsx", xlsx(rows))
+    page = check(run_id).get_data(as_text=True)
+    assert "There is no spend category called No such category" in page
+    # Only the bad row is wrong; the others check (and would make the grant) cleanly.
+    assert run_of(app, run_id).counts == {
+        "rows": 3,
+        "new": 2,
+        "existing": 0,
+        "errors": 1,
+    }
+    assert count(app, Grant) == 0
+
+
 def test_sessions_come_in_with_their_registers_and_cost(
     app, client, manager, upload, check, commit, create_grant, create_young_person
 ):

@@ -238,6 +238,18 @@ def test_undo_removes_the_households_nobody_refers_to(
     assert {"import.upload", "import.check", "import.commit", "import.undo"} <= actions
     assert "household.remove" in actions
     assert grant
+    # The household kept still answers to its old id: the same file again brings back
+    # only the one removed, never a second copy of the one kept.
+    again = upload(
+        "households", "h.xlsx", xlsx([["Your id", "Name"], ["1", "A"], ["2", "B"]])
+    )
+    check(again)
+    assert run_of(app, again).counts == {
+        "rows": 2,
+        "new": 1,
+        "existing": 1,
+        "errors": 0,
+    }
 
 
 def test_undo_needs_a_reason(app, client, manager, upload, check, commit):
