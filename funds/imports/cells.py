@@ -102,7 +102,9 @@ def day(cell: Cell) -> date | None:
     if isinstance(cell, date):
         return cell
     if isinstance(cell, (int, float)):
-        if float(cell).is_integer() and SERIAL_RANGE[0] <= cell <= SERIAL_RANGE[1]:
+        # An Excel day number (a count of days, never money): whole, and this century.
+        whole = isinstance(cell, int) or cell.is_integer()
+        if whole and SERIAL_RANGE[0] <= cell <= SERIAL_RANGE[1]:
             return EXCEL_EPOCH + timedelta(days=int(cell))
         raise CellError("Enter a date like 27/03/2024")
     if isinstance(cell, str):

@@ -4,6 +4,7 @@ the kind modules (people, grants, awards, sessions)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -61,7 +62,7 @@ class Context:
     state: dict = field(default_factory=dict)
 
 
-class Kind:
+class Kind(ABC):
     """A kind of import. Subclasses set ``key``, ``label``, ``fields`` and implement
     ``row``; ``prepare`` and ``finish`` bracket a pass."""
 
@@ -82,19 +83,19 @@ class Kind:
     def field(self, key: str) -> Field:
         return next(f for f in self.fields if f.key == key)
 
-    def prepare(self, ctx: Context, rows: int) -> None:
-        """Before the first row."""
+    def prepare(self, ctx: Context, rows: int) -> None:  # noqa: B027 - optional hook
+        """Before the first row (nothing, unless a kind looks things up once)."""
 
+    @abstractmethod
     def row(self, ctx: Context, number: int, values: dict, source_key: str) -> None:
         """Check one row and (when the service writes) record it; raise RowProblem."""
-        raise NotImplementedError
 
-    def finish(self, ctx: Context) -> None:
-        """After the last row (write what was batched)."""
+    def finish(self, ctx: Context) -> None:  # noqa: B027 - optional hook
+        """After the last row (nothing, unless a kind batches its writes)."""
 
+    @abstractmethod
     def undo(self, import_run, actor: User, today: date) -> dict:
         """Take an import back as a whole; returns counts for the record."""
-        raise NotImplementedError
 
 
 KINDS: dict[str, Kind] = {}
