@@ -9,6 +9,7 @@ from funds.models.disbursement import (
     Disbursement,
     DisbursementPayment,
 )
+from funds.models.finance import ExpectedIncome, FundTransfer, GrantReceipt, PaymentRun
 from funds.models.funder import HSF_CATEGORIES, Funder, FunderCategory
 from funds.models.funder_return import (
     DefinitionDraft,
@@ -40,6 +41,10 @@ from funds.models.user import Role, User
 from funds.models.voucher import Voucher, VoucherBatch, VoucherStatus
 
 __all__ = [
+    "PaymentRun",
+    "GrantReceipt",
+    "FundTransfer",
+    "ExpectedIncome",
     "HSF_CATEGORIES",
     "AccessRoute",
     "ActivitySession",

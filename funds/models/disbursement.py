@@ -155,6 +155,10 @@ class DisbursementPayment(Base):
     payment_reference: Mapped[str] = mapped_column(String(80))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The payment run that paid it, when it was paid with others.
+    payment_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_runs.id"), index=True
+    )
 
 
 make_append_only(Disbursement.__table__)

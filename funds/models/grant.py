@@ -47,6 +47,9 @@ class Grant(Base):
     __tablename__ = "grants"
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="period_order"),
+        CheckConstraint(
+            "forecast_tolerance BETWEEN 0 AND 100", name="tolerance_percent"
+        ),
         *money_checks("total_pence", positive=True),
     )
 
@@ -75,6 +78,14 @@ class Grant(Base):
         db_enum(GrantStatus), default=GrantStatus.OPEN
     )
     notes: Mapped[str | None] = mapped_column(Text)
+    #: The code the accounts know this grant by (Xero tracking option, QuickBooks class,
+    #: Sage analysis type).
+    accounts_code: Mapped[str | None] = mapped_column(String(60))
+    #: When the funder expects the next return.
+    return_due_on: Mapped[date | None] = mapped_column(Date)
+    #: How far (percent of the total) the forecast may fall short of the total before the
+    #: grant shows as underspending.
+    forecast_tolerance: Mapped[int] = mapped_column(default=10, server_default="10")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     funder: Mapped[Funder] = relationship()

@@ -19,6 +19,11 @@ class SpendCategory(Base):
     #: Activities are group sessions (the activity programme); others are given to people.
     is_activity: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    #: The accounts' nominal (account) code this spending is posted to, e.g. ``5000``.
+    nominal_code: Mapped[str | None] = mapped_column(String(20))
+    #: The accounts' tax rate name, exactly as the accounting system spells it, e.g.
+    #: "No VAT" or "20% (VAT on Expenses)".
+    tax_rate: Mapped[str | None] = mapped_column(String(60))
 
     item_types: Mapped[list[ItemType]] = relationship(
         back_populates="category", order_by="ItemType.name"
