@@ -25,8 +25,18 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, StopValidation, ValidationError
 
-from funds.disbursements.queries import BENEFICIARY_REFERENCE, find_beneficiary
+from funds.disbursements.queries import (
+    BENEFICIARY_REFERENCE,
+    LedgerFilter,
+    budget_line_choices,
+    category_choices,
+    find_beneficiary,
+    grant_choices,
+    item_choices,
+    recorder_choices,
+)
 from funds.models import AccessRoute, DeliveryMethod, Household
+from funds.payment_status import PaymentStatus
 from funds.people.finding import choose
 from funds.validators import GovDateField as SharedDateField
 from funds.validators import (  # noqa: F401 - used by the views
@@ -361,11 +371,51 @@ class LedgerFilterForm(FlaskForm):
         filters=[strip_text],
         validators=[Length(max=20, message="Enter a reference like H-7K3Q9M")],
     )
+    payment_status = SelectField(
+        "Payment",
+        default="",
+        choices=[
+            SelectChoice("", "Any"),
+            *(SelectChoice(status.value, status.label) for status in PaymentStatus),
+        ],
+        widget=GovSelect(),
+        invalid_choice_message="Choose a payment status from the list",
+        invalid_value_message="Choose a payment status from the list",
+    )
+    supplier = StringField(
+        "Supplier",
+        widget=GovTextInput(),
+        filters=[strip_text],
+        description="The whole name; capitals do not matter.",
+        validators=[
+            Length(max=120, message="Enter a supplier of 120 characters or fewer"),
+            PlainText(),
+        ],
+    )
+    delivery_method = SelectField(
+        "How it was given",
+        default="",
+        choices=[
+            SelectChoice("", "Any way"),
+            *(SelectChoice(method.value, method.label) for method in DeliveryMethod),
+        ],
+        widget=GovSelect(),
+        invalid_choice_message="Choose how it was given from the list",
+        invalid_value_message="Choose how it was given from the list",
+    )
+    budget_line = _choice_field(
+        "Budget line", message="Choose a budget line from the list"
+    )
+    recorded_by = _choice_field("Recorded by", message="Choose a person from the list")
 
-    def set_choices(self, grants, categories, items) -> None:
+    def set_choices(
+        self, grants, categories, items, budget_lines=(), recorders=()
+    ) -> None:
         self.grant.choices = [SelectChoice("", "All grants"), *grants]
         self.category.choices = [SelectChoice("", "All categories"), *categories]
         self.item_type.choices = [SelectChoice("", "All items"), *items]
+        self.budget_line.choices = [SelectChoice("", "All budget lines"), *budget_lines]
+        self.recorded_by.choices = [SelectChoice("", "Anyone"), *recorders]
 
     validate_beneficiary = AwardForm.validate_beneficiary
     beneficiary_ids = AwardForm.beneficiary_ids
@@ -373,3 +423,41 @@ class LedgerFilterForm(FlaskForm):
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError("The end date must be on or after the start date")
+
+
+def read_filter(args) -> tuple[LedgerFilterForm, LedgerFilter | None]:
+    """The list's filter form read from ``args``, and the filter it gives (None when a
+    value is bad: each bad value is a message on its field)."""
+    form = LedgerFilterForm(formdata=args)
+    form.set_choices(
+        [
+            SelectChoice(str(g.id), f"{g.reference} – {g.title}")
+            for g in grant_choices(open_only=False)
+        ],
+        [SelectChoice(str(i), name) for i, name in category_choices()],
+        [SelectChoice(str(i), label) for i, label in item_choices(active_only=False)],
+        [SelectChoice(str(i), label) for i, label in budget_line_choices()],
+        [SelectChoice(str(i), name) for i, name in recorder_choices()],
+    )
+    if not form.validate():
+        return form, None
+    household_id, young_person_id = form.beneficiary_ids()
+    filters = LedgerFilter(
+        grant_id=form.grant.data,
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+        category_id=form.category.data,
+        item_type_id=form.item_type.data,
+        household_id=household_id,
+        young_person_id=young_person_id,
+        payment_status=PaymentStatus(form.payment_status.data)
+        if form.payment_status.data
+        else None,
+        supplier=form.supplier.data or None,
+        delivery_method=DeliveryMethod(form.delivery_method.data)
+        if form.delivery_method.data
+        else None,
+        budget_line_id=form.budget_line.data,
+        created_by_id=form.recorded_by.data,
+    )
+    return form, filters

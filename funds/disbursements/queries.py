@@ -12,17 +12,21 @@ from sqlalchemy.orm import aliased, joinedload
 
 from funds.extensions import db
 from funds.models import (
+    BudgetLine,
+    DeliveryMethod,
     Disbursement,
     DisbursementPayment,
     Grant,
     GrantStatus,
     Household,
     ItemType,
+    PaymentRun,
     SpendCategory,
     User,
     YoungPerson,
 )
 from funds.money import from_pence, pence_of, pence_sum
+from funds.payment_status import PaymentStatus, condition, status_of, unpaid
 
 PAGE_SIZE = 50
 #: The largest id a database row can have (BIGINT); anything bigger is not an id.
@@ -41,6 +45,15 @@ class LedgerFilter:
     item_type_id: int | None = None
     household_id: int | None = None
     young_person_id: int | None = None
+    payment_status: PaymentStatus | None = None
+    #: Matched whole and without regard to case; ``%``, ``_``, ``*`` and ``?`` are
+    #: ordinary characters (an equality, never a pattern).
+    supplier: str | None = None
+    delivery_method: DeliveryMethod | None = None
+    #: A grant's budget line: that grant's lines in the line's spend category.
+    budget_line_id: int | None = None
+    #: Who recorded the line.
+    created_by_id: int | None = None
 
     @property
     def active(self) -> bool:
@@ -97,6 +110,31 @@ def _conditions(filters: LedgerFilter) -> list:
         conditions.append(Disbursement.household_id == filters.household_id)
     if filters.young_person_id is not None:
         conditions.append(Disbursement.young_person_id == filters.young_person_id)
+    if filters.payment_status is not None:
+        conditions.append(condition(filters.payment_status))
+    if filters.supplier is not None:
+        # lower() on both sides, so that each engine folds case the same way for both.
+        conditions.append(
+            func.lower(Disbursement.supplier) == func.lower(filters.supplier)
+        )
+    if filters.delivery_method is not None:
+        conditions.append(Disbursement.delivery_method == filters.delivery_method)
+    if filters.budget_line_id is not None:
+        conditions.append(
+            Disbursement.grant_id
+            == select(BudgetLine.grant_id)
+            .where(BudgetLine.id == filters.budget_line_id)
+            .scalar_subquery()
+        )
+        conditions.append(
+            Disbursement.item_type_id.in_(
+                select(ItemType.id)
+                .join(BudgetLine, BudgetLine.category_id == ItemType.category_id)
+                .where(BudgetLine.id == filters.budget_line_id)
+            )
+        )
+    if filters.created_by_id is not None:
+        conditions.append(Disbursement.created_by_id == filters.created_by_id)
     return conditions
 
 
@@ -172,18 +210,93 @@ class LedgerTotals:
     reversals: int
     #: Awards less reversals.
     net: Decimal
+    #: Awards in the set not yet paid (funds.payment_status), their value, the oldest's date.
+    unpaid: int = 0
+    unpaid_value: Decimal = Decimal("0.00")
+    oldest_unpaid: date | None = None
 
 
 def ledger_totals(filters: LedgerFilter) -> LedgerTotals:
-    """Count and net amount of every line matching ``filters``, in one SQL aggregate."""
-    awards, reversals, pence = db.session.execute(
+    """Count and net amount of every line matching ``filters``, and what of it is not yet
+    paid, in one SQL aggregate."""
+    not_paid = unpaid()
+    awards, reversals, pence, unpaid_count, unpaid_pence, oldest = db.session.execute(
         select(
             func.count(case((Disbursement.reverses_id.is_(None), 1))),
             func.count(Disbursement.reverses_id),
             pence_sum(Disbursement.amount),
+            func.count(case((not_paid, 1))),
+            pence_sum(case((not_paid, Disbursement.amount))),
+            func.min(case((not_paid, Disbursement.awarded_on))),
         ).where(*_conditions(filters))
     ).one()
-    return LedgerTotals(int(awards), int(reversals), from_pence(pence))
+    return LedgerTotals(
+        int(awards),
+        int(reversals),
+        from_pence(pence),
+        int(unpaid_count),
+        from_pence(unpaid_pence),
+        oldest,
+    )
+
+
+#: Ledger lines a download reads from the database at a time.
+DOWNLOAD_BATCH = 500
+
+
+def ledger_download_rows(filters: LedgerFilter):
+    """Every line matching ``filters`` (all pages, in the list's order) as download rows:
+    id, date, grant, category, item, supplier, delivery method, beneficiary reference
+    (pseudonymous, never a name), amount, payment status, paid on, payment reference,
+    recorded by. Read from the database in batches while the file is written."""
+    recorder = aliased(User)
+    # Aliased so that status_of()'s own subqueries are not correlated with this join.
+    payment = aliased(DisbursementPayment)
+    query = (
+        select(
+            Disbursement.id,
+            Disbursement.awarded_on,
+            Grant.reference,
+            SpendCategory.name,
+            ItemType.name,
+            Disbursement.supplier,
+            Disbursement.delivery_method,
+            func.coalesce(Household.reference, YoungPerson.reference),
+            Disbursement.amount,
+            status_of(),
+            payment.paid_on,
+            payment.payment_reference,
+            recorder.name,
+        )
+        .join(Grant, Grant.id == Disbursement.grant_id)
+        .join(ItemType, ItemType.id == Disbursement.item_type_id)
+        .join(SpendCategory, SpendCategory.id == ItemType.category_id)
+        .join(recorder, recorder.id == Disbursement.created_by_id)
+        .outerjoin(Household, Household.id == Disbursement.household_id)
+        .outerjoin(YoungPerson, YoungPerson.id == Disbursement.young_person_id)
+        .outerjoin(payment, payment.disbursement_id == Disbursement.id)
+        .where(*_conditions(filters))
+        .order_by(Disbursement.awarded_on.desc(), Disbursement.id.desc())
+        .execution_options(yield_per=DOWNLOAD_BATCH)
+    )
+    for row in db.session.execute(query):
+        (ident, day, grant, category, item, supplier, method, reference) = row[:8]
+        amount, status, paid_on, payment_reference, recorded_by = row[8:]
+        yield (
+            ident,
+            day,
+            grant,
+            category,
+            item,
+            supplier,
+            DeliveryMethod(method).label,
+            reference,
+            amount,
+            PaymentStatus(status).label,
+            paid_on,
+            payment_reference,
+            recorded_by,
+        )
 
 
 def household_counts(grant_id: int) -> tuple[int, int]:
@@ -280,6 +393,23 @@ def item_choices(*, active_only: bool) -> list[tuple[int, str]]:
     ]
 
 
+def budget_line_choices() -> list[tuple[int, str]]:
+    """(budget line id, "Grant reference: Category"), by grant then category."""
+    rows = db.session.execute(
+        select(BudgetLine.id, Grant.reference, SpendCategory.name)
+        .join(Grant, Grant.id == BudgetLine.grant_id)
+        .join(SpendCategory, SpendCategory.id == BudgetLine.category_id)
+        .order_by(Grant.reference, SpendCategory.name)
+    )
+    return [(line_id, f"{grant}: {category}") for line_id, grant, category in rows]
+
+
+def recorder_choices() -> list[tuple[int, str]]:
+    """(user id, name) of everyone who could have recorded a line, by name."""
+    rows = db.session.execute(select(User.id, User.name).order_by(User.name, User.id))
+    return [(user_id, name) for user_id, name in rows]
+
+
 def category_choices() -> list[tuple[int, str]]:
     """(spend category id, name), alphabetical."""
     rows = db.session.execute(
@@ -301,15 +431,15 @@ class AwardStory:
     paid_by: User | None
     #: The reversal that cancelled this award, if any.
     reversed_by: Disbursement | None
+    #: The payment run that paid it, if it was paid in one.
+    payment_run: PaymentRun | None = None
+    #: Where it stands with payment (funds.payment_status).
+    status: PaymentStatus | None = None
 
     @property
     def payable(self) -> bool:
-        """Whether finance could still mark it paid."""
-        return (
-            not self.line.is_reversal
-            and self.reversed_by is None
-            and self.payment is None
-        )
+        """Whether finance could still mark it paid (it is not yet paid)."""
+        return self.status is PaymentStatus.UNPAID
 
     @property
     def reversible(self) -> bool:
@@ -344,4 +474,12 @@ def award_story(disbursement_id: int) -> AwardStory | None:
         .where(Disbursement.reverses_id == line.id)
     )
     paid_by = db.session.get(User, payment.recorded_by_id) if payment else None
-    return AwardStory(line, payment, paid_by, reversed_by)
+    run = (
+        db.session.get(PaymentRun, payment.payment_run_id)
+        if payment is not None and payment.payment_run_id is not None
+        else None
+    )
+    status = PaymentStatus(
+        db.session.scalar(select(status_of()).where(Disbursement.id == line.id))
+    )
+    return AwardStory(line, payment, paid_by, reversed_by, run, status)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from funds.audit import record_event
 from funds.balances import available_to_award
-from funds.database import lock_for_update
+from funds.database import begin_writing, lock_for_update
 from funds.errors import Conflict, FundsError, NotAllowed, ValidationError
 from funds.extensions import db
 from funds.grants.queries import spent_in_category
@@ -36,6 +36,7 @@ from funds.models import (
 from funds.models.base import utcnow
 from funds.models.disbursement import CASH_FIRST_METHODS
 from funds.money import format_money
+from funds.payment_status import PaymentStatus, status_of
 
 #: Roles that may confirm spending past a ``warn`` control.
 OVERRIDE_ROLES = (Role.MANAGER, Role.ADMIN)
@@ -525,35 +526,47 @@ def _restock_voucher(original: Disbursement, *, actor: User) -> None:
     )
 
 
-def mark_paid(
+def payment_statuses(disbursement_ids) -> dict[int, PaymentStatus]:
+    """Where each of these lines stands with payment now (one query; funds.payment_status
+    is the one home of "not yet paid"). An id with no line is left out."""
+    ids = list(disbursement_ids)
+    if not ids:
+        return {}
+    return {
+        ident: PaymentStatus(status)
+        for ident, status in db.session.execute(
+            select(Disbursement.id, status_of()).where(Disbursement.id.in_(ids))
+        )
+    }
+
+
+#: Why a line that is not "not yet paid" cannot be paid, by its status.
+_NOT_PAYABLE = {
+    PaymentStatus.REVERSAL: "A reversal is not paid",
+    PaymentStatus.PAID: "This award is already marked paid",
+    PaymentStatus.REVERSED: "This award was reversed; there is nothing to pay",
+    PaymentStatus.VOUCHER_STOCK: (
+        "This voucher came from stock: it was paid for when its batch was bought"
+    ),
+}
+
+
+def payment_rules(
     disbursement: Disbursement,
+    status: PaymentStatus,
     *,
-    actor: User,
     paid_on: date,
     payment_reference: str,
     today: date,
-) -> DisbursementPayment:
-    """Record that an award was paid; the ledger row itself is untouched.
+) -> None:
+    """Every rule one payment must meet, given where the award stands now: the one home
+    of these rules, for one award and for a payment run. Call it under the grant's lock.
 
-    :raises NotAllowed: for a reversal, a reversed award, one already paid, or a role that may not.
-    :raises ValidationError: for a date in the future or before the award.
+    :raises NotAllowed: for a reversal, a reversed award, one already paid, a stock voucher.
+    :raises ValidationError: for a date in the future or before the award, no reference.
     """
-    if actor.role not in PAYMENT_ROLES:
-        raise NotAllowed("Only finance can mark an award paid")
-    # Serialises two clerks marking the same award (the second then sees the first).
-    lock_for_update(Grant, disbursement.grant_id)
-    if disbursement.is_reversal:
-        raise NotAllowed("A reversal is not paid")
-    if db.session.scalar(
-        select(DisbursementPayment.id).where(
-            DisbursementPayment.disbursement_id == disbursement.id
-        )
-    ):
-        raise NotAllowed("This award is already marked paid")
-    if db.session.scalar(
-        select(Disbursement.id).where(Disbursement.reverses_id == disbursement.id)
-    ):
-        raise NotAllowed("This award was reversed; there is nothing to pay")
+    if status is not PaymentStatus.UNPAID:
+        raise NotAllowed(_NOT_PAYABLE[status])
     if paid_on > today:
         raise ValidationError(
             "The payment date cannot be in the future", field="paid_on"
@@ -564,6 +577,34 @@ def mark_paid(
         )
     if not payment_reference or not payment_reference.strip():
         raise ValidationError("Enter the payment reference", field="payment_reference")
+
+
+def mark_paid(
+    disbursement: Disbursement,
+    *,
+    actor: User,
+    paid_on: date,
+    payment_reference: str,
+    today: date,
+) -> DisbursementPayment:
+    """Record that an award was paid; the ledger row itself is untouched.
+
+    :raises NotAllowed: for a reversal, a reversed award, one already paid, a voucher from
+        stock, or a role that may not.
+    :raises ValidationError: for a date in the future or before the award.
+    """
+    if actor.role not in PAYMENT_ROLES:
+        raise NotAllowed("Only finance can mark an award paid")
+    # Serialises two clerks marking the same award (the second then sees the first).
+    lock_for_update(Grant, disbursement.grant_id)
+    status = payment_statuses([disbursement.id])[disbursement.id]
+    payment_rules(
+        disbursement,
+        status,
+        paid_on=paid_on,
+        payment_reference=payment_reference,
+        today=today,
+    )
     payment = DisbursementPayment(
         disbursement_id=disbursement.id,
         paid_on=paid_on,
@@ -579,6 +620,16 @@ def mark_paid(
         after={"paid_on": paid_on, "payment_reference": payment.payment_reference},
     )
     return payment
+
+
+def record_download(*, actor: User, fmt: str, filters: dict) -> None:
+    """Put a download of the awards list on record (its format and filter)."""
+    begin_writing()
+    record_event(
+        "list.download",
+        actor=actor,
+        after={"list": "awards", "format": fmt, "filters": filters},
+    )
 
 
 def _values(d: Disbursement) -> dict:

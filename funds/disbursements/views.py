@@ -23,22 +23,21 @@ from wtforms.fields.choices import SelectChoice
 
 from funds.disbursements.forms import (
     AwardForm,
-    LedgerFilterForm,
     PaidForm,
     ReverseForm,
     new_form_token,
     optional_id,
+    read_filter,
 )
 from funds.disbursements.queries import (
     BENEFICIARY_REFERENCE,
     AwardStory,
     Cursor,
-    LedgerFilter,
     available_by_grant,
     award_story,
-    category_choices,
     grant_choices,
     item_choices,
+    ledger_download_rows,
     ledger_page,
     ledger_totals,
 )
@@ -51,12 +50,15 @@ from funds.disbursements.services import (
     ledger_problems,
     mark_paid,
     record_disbursement,
+    record_download,
     reverse_disbursement,
 )
+from funds.downloads import Column, download
 from funds.errors import FundsError, NotAllowed, add_problems, apply_to_form
 from funds.extensions import db
 from funds.models import AccessRoute, DeliveryMethod
 from funds.money import format_money
+from funds.payment_status import PaymentStatus
 from funds.permissions import can_see_names
 
 bp = Blueprint("disbursements", __name__)
@@ -70,6 +72,11 @@ FILTER_FIELDS = (
     "date_from",
     "date_to",
     "beneficiary",
+    "payment_status",
+    "supplier",
+    "delivery_method",
+    "budget_line",
+    "recorded_by",
 )
 
 
@@ -95,38 +102,25 @@ def _story_or_404(disbursement_id: int) -> AwardStory:
 # --- the list -----------------------------------------------------------------------------
 
 
+def kept_filters(args) -> dict[str, list[str]]:
+    """The filter's query parameters as they were typed (for links that keep them)."""
+    return {
+        key: values
+        for key, values in args.to_dict(flat=False).items()
+        if key in FILTER_FIELDS
+    }
+
+
 @bp.route("/")
 def index():
-    form = LedgerFilterForm(formdata=request.args)
-    form.set_choices(
-        [
-            SelectChoice(str(g.id), f"{g.reference} – {g.title}")
-            for g in grant_choices(open_only=False)
-        ],
-        [SelectChoice(str(i), name) for i, name in category_choices()],
-        [SelectChoice(str(i), label) for i, label in item_choices(active_only=False)],
-    )
-    if not form.validate():
+    form, filters = read_filter(request.args)
+    if filters is None:
         return render_template(
             "disbursements/index.html", form=form, page=None, totals=None
         ), 422
-    household_id, young_person_id = form.beneficiary_ids()
-    filters = LedgerFilter(
-        grant_id=form.grant.data,
-        date_from=form.date_from.data,
-        date_to=form.date_to.data,
-        category_id=form.category.data,
-        item_type_id=form.item_type.data,
-        household_id=household_id,
-        young_person_id=young_person_id,
-    )
     page = ledger_page(filters, after=Cursor.parse(request.args.get("after")))
     # The links to the next and the first page keep the filters as they were typed.
-    kept = {
-        key: values
-        for key, values in request.args.to_dict(flat=False).items()
-        if key in FILTER_FIELDS
-    }
+    kept = kept_filters(request.args)
     return render_template(
         "disbursements/index.html",
         form=form,
@@ -137,7 +131,55 @@ def index():
         if page.next_cursor
         else None,
         first_page_url=url_for(".index", **kept) if request.args.get("after") else None,
+        download_csv_url=url_for(".download_csv", **kept),
+        download_xlsx_url=url_for(".download_xlsx", **kept),
+        payment_run_url=url_for(
+            "payments.new",
+            **{**kept, "payment_status": [PaymentStatus.UNPAID.value]},
+        ),
     )
+
+
+#: The awards list's download: its columns, in order.
+DOWNLOAD_COLUMNS = (
+    Column("Award", "number", 9),
+    Column("Date", "date", 12),
+    Column("Grant", "text", 14),
+    Column("Category", "text", 20),
+    Column("Item", "text", 22),
+    Column("Supplier", "text", 20),
+    Column("How it was given", "text", 18),
+    Column("Beneficiary reference", "text", 14),
+    Column("Amount", "money", 12),
+    Column("Payment status", "text", 18),
+    Column("Paid on", "date", 12),
+    Column("Payment reference", "text", 18),
+    Column("Recorded by", "text", 20),
+)
+
+
+def _download_list(fmt: str):
+    form, filters = read_filter(request.args)
+    if filters is None:
+        return render_template(
+            "disbursements/index.html", form=form, page=None, totals=None
+        ), 422
+    record_download(actor=_actor(), fmt=fmt, filters=kept_filters(request.args))
+    # Committed before the file streams: the download is on record even if it fails.
+    db.session.commit()
+    return download(
+        fmt, "awards", "Awards", DOWNLOAD_COLUMNS, ledger_download_rows(filters)
+    )
+
+
+@bp.route("/download.csv")
+def download_csv():
+    return _download_list("csv")
+
+
+@bp.route("/download.xlsx")
+def download_xlsx():
+    return _download_list("xlsx")
 
 
 # --- recording an award -------------------------------------------------------------------
