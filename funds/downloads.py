@@ -75,11 +75,15 @@ def csv_text(value, kind: str = "text") -> str:
     return text
 
 
-def csv_lines(columns: Sequence[Column], rows: Iterable[Sequence]) -> Iterator[str]:
+def csv_lines(
+    columns: Sequence[Column], rows: Iterable[Sequence], *, quote_all: bool = False
+) -> Iterator[str]:
     """The CSV file in pieces: a byte-order mark (so Excel reads UTF-8), the headings,
-    then the rows a few hundred at a time."""
+    then the rows a few hundred at a time. ``quote_all`` quotes every field (for
+    programs that expect it), not only those that need it."""
     out = io.StringIO()
-    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    writer = csv.writer(out, quoting=quoting, lineterminator="\r\n")
     out.write("\ufeff")
     writer.writerow([csv_text(column.heading) for column in columns])
     kinds = [column.kind for column in columns]
@@ -134,13 +138,15 @@ def download(
     title: str,
     columns: Sequence[Column],
     rows: Iterable[Sequence],
+    *,
+    quote_all: bool = False,
 ) -> Response:
     """The response that downloads ``rows`` as ``fmt`` (``csv`` or ``xlsx``; any other
     format is a 404). ``rows`` may be a lazy query result: CSV reads it while sending,
     inside the request's context."""
     if fmt == "csv":
         response = Response(
-            stream_with_context(csv_lines(columns, rows)),
+            stream_with_context(csv_lines(columns, rows, quote_all=quote_all)),
             mimetype="text/csv",
         )
         response.headers["Content-Disposition"] = (
@@ -162,3 +168,34 @@ def download(
         response.headers["Cache-Control"] = "no-store"
         return response
     abort(404)
+
+
+def audited_download(
+    fmt: str,
+    *,
+    actor,
+    list_name: str,
+    filters: dict,
+    stem: str,
+    title: str,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence],
+) -> Response:
+    """Record who downloaded which list with which filters (``list.download``), commit it,
+    then send the file. ``rows`` must be lazy (a generator that runs its query when first
+    read): the commit ends the transaction a query opened before it."""
+    from funds.audit import record_event
+    from funds.database import begin_writing
+    from funds.extensions import db
+
+    if fmt not in FORMATS:
+        abort(404)
+    begin_writing()
+    record_event(
+        "list.download",
+        actor=actor,
+        after={"list": list_name, "filters": filters, "format": fmt},
+    )
+    # Committed before the file streams: the download is on record even if it fails.
+    db.session.commit()
+    return download(fmt, stem, title, columns, rows)

@@ -60,6 +60,27 @@ class PlainText:
                 raise StopValidation(problem)
 
 
+class AccountsCode:
+    """A code another program keys on (an accounts code, a tax rate's name): one line of
+    printable text that a spreadsheet will not take for a formula."""
+
+    def __init__(self, what: str = "The code"):
+        self.what = what
+
+    def __call__(self, form, field):
+        if not field.data:
+            return
+        problem = text_problem(field.data)
+        if problem:
+            raise StopValidation(problem)
+        if not field.data.isprintable():
+            raise StopValidation(
+                "Remove the hidden or special spaces and characters from this text"
+            )
+        if field.data[0] in "=+-@":
+            raise StopValidation(f"{self.what} cannot start with =, +, - or @")
+
+
 class Email:
     """A plausible email address (the log-in name); no network look-ups."""
 

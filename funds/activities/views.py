@@ -22,6 +22,7 @@ from funds.activities.queries import (
     programme_sessions,
     programmes,
     register_choices,
+    session_download_rows,
     session_for_cost,
     session_page,
     session_summary,
@@ -34,6 +35,7 @@ from funds.disbursements.services import (
     Overspend,
     ledger_problems,
 )
+from funds.downloads import Column, audited_download
 from funds.errors import FundsError, NotAllowed, add_problems, apply_to_form
 from funds.extensions import db
 from funds.locks import active_lock
@@ -71,6 +73,36 @@ def index():
         next_url=next_url,
         first_page=request.args.get("after") is None,
         programmes=programmes(),
+    )
+
+
+#: The sessions list as a file: the columns of session_download_rows.
+DOWNLOAD_COLUMNS = (
+    Column("Date", "date", 12),
+    Column("Activity", "text", 22),
+    Column("Grant", "text", 16),
+    Column("Places filled", "number", 10),
+    Column("Capacity", "number", 10),
+    Column("Duration (minutes)", "number", 11),
+    Column("Cost", "money", 12),
+    Column("Cost per place", "money", 12),
+    Column("Cancelled", "text", 10),
+)
+
+
+@bp.route("/download.csv", endpoint="download_csv", defaults={"fmt": "csv"})
+@bp.route("/download.xlsx", endpoint="download_xlsx", defaults={"fmt": "xlsx"})
+def download_list(fmt: str):
+    """Every session the list pages through, newest first, as a file."""
+    return audited_download(
+        fmt,
+        actor=_actor(),
+        list_name="activity-sessions",
+        filters={},
+        stem="activity-sessions",
+        title="Activity sessions",
+        columns=DOWNLOAD_COLUMNS,
+        rows=session_download_rows(),
     )
 
 

@@ -44,6 +44,10 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "returns": ("Returns and period locks", ("funder_return.", "period.")),
     "definitions": ("Return definitions", ("definition.",)),
     "imports": ("Imports from spreadsheets", ("import.",)),
+    "finance": (
+        "Income, transfers, payment runs and exports",
+        ("income.", "payment_run.", "export.", "list.download"),
+    ),
     "set-up": (
         "Organisation, funders, items and teams",
         ("organisation.", "funder.", "item_type.", "spend_category.", "team."),
@@ -63,6 +67,11 @@ FIELD_WORDS = {
     "status": "status",
     "notes": "notes",
     "max_award": "largest single award",
+    "accounts_code": "accounts code",
+    "return_due_on": "next return due",
+    "forecast_tolerance": "forecast tolerance (percent)",
+    "nominal_code": "nominal code",
+    "tax_rate": "tax rate",
     "team_id": "team",
     "funder_id": "funder",
     "adults": "adults",
@@ -681,6 +690,64 @@ def _plain(text):
     return sentence
 
 
+def _category_changed(event, names, after):
+    category = names.get("spend_categories", event.object_id)
+    name = category.name if category is not None else f"#{event.object_id}"
+    return [f"changed the spend category {name}: " + _changes(event, names)]
+
+
+def _list_downloaded(event, names, after):
+    filters = after.get("filters") or {}
+    narrowed = (
+        " ("
+        + "; ".join(
+            f"{key.replace('_', ' ')}: {_value(key, value, names)}"
+            for key, value in filters.items()
+        )
+        + ")"
+        if filters
+        else ""
+    )
+    what = str(after.get("list", "a list")).replace("-", " ")
+    return [
+        f"downloaded the {what} list{narrowed} as {str(after.get('format')).upper()}"
+    ]
+
+
+def _receipt(event, names, after):
+    amount = Decimal(str(after.get("amount", "0")))
+    verb = "recorded money paid back to the funder" if amount < 0 else "recorded money"
+    return [
+        f"{verb} of {_money(abs(amount))} for {after.get('grant')} on "
+        f"{_day(after.get('received_on'))} (reference {after.get('reference')})"
+    ]
+
+
+def _transfer(event, names, after):
+    return [
+        f"transferred {_money(after.get('amount'))} from {after.get('from')} to "
+        f"{after.get('to')} on {_day(after.get('transferred_on'))}: "
+        f"{_quoted(after.get('reason'))}"
+    ]
+
+
+def _payment_run(event, names, after):
+    return [
+        f"paid {after.get('lines', 0):,} awards worth {_money(after.get('total'))} in "
+        f"payment run {event.object_id} on {_day(after.get('paid_on'))} (reference "
+        f"{after.get('reference')})"
+    ]
+
+
+def _accounts_export(event, names, after):
+    grant = names.get("grants", event.object_id)
+    reference = grant.reference if grant is not None else f"grant #{event.object_id}"
+    return [
+        f"downloaded the {after.get('format')} file of {reference} for "
+        f"{_day(after.get('date_from'))} to {_day(after.get('date_to'))}"
+    ]
+
+
 def _login_failed(event, names, after):
     who = names.get("users", event.object_id)
     whose = f" for {who.name}" if who is not None else " for an unknown email address"
@@ -744,6 +811,24 @@ SENTENCES = {
         f"added the spend category {a.get('name')}"
         + (" (activity sessions)" if a.get("is_activity") else "")
     ],
+    "spend_category.update": _category_changed,
+    "list.download": _list_downloaded,
+    "income.receive": _receipt,
+    "income.expect": lambda e, n, a: [
+        f"added {_money(a.get('amount'))} due on {_day(a.get('due_on'))} to the "
+        f"income schedule of {a.get('grant')}"
+    ],
+    "income.unexpect": lambda e, n, a: [
+        f"took {_money((e.before or {}).get('amount'))} due on "
+        f"{_day((e.before or {}).get('due_on'))} off an income schedule"
+    ],
+    "income.transfer": _transfer,
+    "payment_run.create": _payment_run,
+    "payment_run.remittance": lambda e, n, a: [
+        f"downloaded the remittance of payment run {e.object_id} as "
+        f"{str(a.get('format')).upper()}"
+    ],
+    "export.accounting": _accounts_export,
     "team.create": lambda e, n, a: [f"added the team {a.get('name')}"],
     "organisation.update": lambda e, n, a: [
         "changed the organisation's details: " + _changes(e, n)

@@ -17,6 +17,7 @@ from funds.admin.forms import (
 )
 from funds.admin.queries import (
     AUDIT_PAGE_SIZE,
+    audit_download_rows,
     audit_people,
     list_audit_events,
     list_users,
@@ -29,6 +30,7 @@ from funds.admin.services import (
     reset_password,
 )
 from funds.auth.decorators import recent_login_required
+from funds.downloads import Column, audited_download
 from funds.errors import FundsError, apply_to_form
 from funds.extensions import db
 from funds.models import AuditEvent, Role, User
@@ -183,6 +185,46 @@ def audit():
         entries=describe(events),
         older=older,
         newest=newest,
+    )
+
+
+#: The audit trail as a file: the columns of audit_download_rows.
+AUDIT_COLUMNS = (
+    Column("When (UTC)", "text", 20),
+    Column("Who", "text", 20),
+    Column("Action", "text", 22),
+    Column("Record", "text", 20),
+    Column("Summary", "text", 80),
+    Column("From (IP address)", "text", 16),
+)
+
+
+@bp.route("/audit/download.csv", endpoint="audit_download_csv", defaults={"fmt": "csv"})
+@bp.route(
+    "/audit/download.xlsx", endpoint="audit_download_xlsx", defaults={"fmt": "xlsx"}
+)
+def audit_download(fmt: str):
+    """Every entry the trail's current filter shows (all pages), as a file."""
+    form = AuditFilterForm(formdata=request.args)
+    form.set_people(audit_people())
+    if not form.validate():
+        return render_template(
+            "admin/audit.html", form=form, entries=None, older=None
+        ), 422
+    filters = {
+        name: getattr(form, name).data
+        for name in ("who", "what", "date_from", "date_to")
+        if getattr(form, name).data
+    }
+    return audited_download(
+        fmt,
+        actor=current_user._get_current_object(),
+        list_name="audit-trail",
+        filters=filters,
+        stem="audit-trail",
+        title="Audit trail",
+        columns=AUDIT_COLUMNS,
+        rows=audit_download_rows(**form.criteria()),
     )
 
 

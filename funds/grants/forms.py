@@ -24,8 +24,16 @@ from funds.grants.queries import (
     spend_categories,
 )
 from funds.models import BudgetControl, Funder, Grant, GrantStatus, Team
-from funds.models.grant import DEFAULT_MAX_AWARD
-from funds.validators import GovDateField, MoneyField, PlainText, Present, strip_text
+from funds.models.grant import DEFAULT_MAX_AWARD, DEFAULT_TOLERANCE
+from funds.validators import (
+    AccountsCode,
+    GovDateField,
+    MoneyField,
+    PlainText,
+    Present,
+    WholeNumberField,
+    strip_text,
+)
 
 #: The years a grant's period may fall in (a typo such as 2204 is refused).
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -128,7 +136,50 @@ def _max_award_field():
     )
 
 
-class GrantForm(_PeriodMixin, FlaskForm):
+#: The longest accounts code (the column's size).
+ACCOUNTS_CODE_MAX = 60
+TOLERANCE_MESSAGE = "Enter the forecast tolerance as a whole number from 0 to 100"
+
+
+class _AccountsMixin:
+    """What the accounts and the dashboard know a grant by: its code, the next return's
+    due date, and how far the forecast may fall short."""
+
+    accounts_code = StringField(
+        "Accounts code (optional)",
+        widget=GovTextInput(),
+        filters=[strip_text],
+        validators=[
+            Length(
+                max=ACCOUNTS_CODE_MAX,
+                message=f"The accounts code must be {ACCOUNTS_CODE_MAX} characters "
+                "or fewer",
+            ),
+            AccountsCode("The accounts code"),
+        ],
+        description="The code your accounts know this grant by: a Xero tracking "
+        "option, a QuickBooks class or a Sage analysis type.",
+    )
+    return_due_on = GovDateField(
+        "Next return due (optional)",
+        validators=[InYears()],
+        description="When the funder expects the next return, for example, 30 4 2025",
+        subject="the date the next return is due",
+        example="30 4 2025",
+    )
+    forecast_tolerance = WholeNumberField(
+        "Forecast tolerance (percent)",
+        low=0,
+        high=100,
+        message=TOLERANCE_MESSAGE,
+        default=DEFAULT_TOLERANCE,
+        description="How far the forecast may fall short of the total before the grant "
+        "shows as underspending: a whole number from 0 to 100. Left empty, a new grant "
+        "takes 10 and a grant keeps what it had.",
+    )
+
+
+class GrantForm(_PeriodMixin, _AccountsMixin, FlaskForm):
     """Set up a new grant."""
 
     reference = _text(
@@ -187,7 +238,7 @@ class GrantForm(_PeriodMixin, FlaskForm):
             raise ValidationError("A grant with this reference already exists")
 
 
-class EditGrantForm(_PeriodMixin, FlaskForm):
+class EditGrantForm(_PeriodMixin, _AccountsMixin, FlaskForm):
     """Change a grant's details (not its reference, funder or total)."""
 
     title = _text("Title", required="Enter a title for the grant", max_length=200)

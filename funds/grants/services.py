@@ -28,9 +28,14 @@ from funds.models import (
     Team,
     User,
 )
+from funds.models.grant import DEFAULT_TOLERANCE
 from funds.money import format_money
 
 MANAGER_ROLES = (Role.MANAGER, Role.ADMIN)
+#: An update_grant argument left out: that detail keeps its value.
+_KEEP: object = object()
+#: How far the forecast may fall short before a grant shows as underspending (percent).
+TOLERANCE_RANGE = (0, 100)
 
 
 def _require_manager(actor: User) -> None:
@@ -188,6 +193,33 @@ def create_spend_category(
         after={"name": name, "is_activity": is_activity},
     )
     return category
+
+
+@writes
+def update_spend_category_accounts(
+    category: SpendCategory,
+    *,
+    actor: User,
+    nominal_code: str | None,
+    tax_rate: str | None,
+) -> None:
+    """Set the nominal code and tax rate the accounts post this category's spending to."""
+    _require_manager(actor)
+    lock_for_update(SpendCategory, category.id)
+    before = {"nominal_code": category.nominal_code, "tax_rate": category.tax_rate}
+    category.nominal_code = (nominal_code or "").strip() or None
+    category.tax_rate = (tax_rate or "").strip() or None
+    after = {"nominal_code": category.nominal_code, "tax_rate": category.tax_rate}
+    changed = {key: value for key, value in after.items() if before[key] != value}
+    db.session.flush()
+    if changed:
+        record_event(
+            "spend_category.update",
+            actor=actor,
+            obj=category,
+            before={key: before[key] for key in changed},
+            after=changed,
+        )
 
 
 @writes
@@ -381,6 +413,9 @@ def create_grant(
     team_id: int | None = None,
     notes: str | None = None,
     max_award: Decimal | None = None,
+    accounts_code: str | None = None,
+    return_due_on: date | None = None,
+    forecast_tolerance: int | None = None,
 ) -> Grant:
     """Set up a grant.
 
@@ -406,6 +441,9 @@ def create_grant(
     if total <= 0:
         raise ValidationError("Enter a total of £0.01 or more", field="total")
     max_award = _max_award(max_award)
+    if forecast_tolerance is None:
+        forecast_tolerance = DEFAULT_TOLERANCE
+    _check_tolerance(forecast_tolerance)
     grant = Grant(
         reference=reference,
         title=title.strip(),
@@ -417,6 +455,9 @@ def create_grant(
         control=BudgetControl(control),
         notes=notes or None,
         max_award=max_award,
+        accounts_code=(accounts_code or "").strip() or None,
+        return_due_on=return_due_on,
+        forecast_tolerance=forecast_tolerance,
     )
     db.session.add(grant)
     db.session.flush()
@@ -436,8 +477,12 @@ def update_grant(
     status: GrantStatus,
     notes: str | None,
     max_award: Decimal | None = None,
+    accounts_code=_KEEP,
+    return_due_on=_KEEP,
+    forecast_tolerance=_KEEP,
 ) -> None:
-    """Change a grant's details (not its total: see change_grant_total).
+    """Change a grant's details (not its total: see change_grant_total). The accounts
+    code, return due date and forecast tolerance keep their values unless given.
 
     :raises ValidationError: when the new period would leave recorded spend outside it.
     """
@@ -449,6 +494,10 @@ def update_grant(
         )
     if team_id is not None and db.session.get(Team, team_id) is None:
         raise ValidationError("Choose a team", field="team")
+    if forecast_tolerance is None:
+        forecast_tolerance = _KEEP  # an empty box keeps the grant's tolerance
+    if forecast_tolerance is not _KEEP:
+        _check_tolerance(forecast_tolerance)
     first, last = db.session.execute(
         select(
             func.min(Disbursement.awarded_on), func.max(Disbursement.awarded_on)
@@ -470,6 +519,12 @@ def update_grant(
     grant.notes = notes or None
     if max_award is not None:
         grant.max_award = _max_award(max_award)
+    if accounts_code is not _KEEP:
+        grant.accounts_code = (accounts_code or "").strip() or None
+    if return_due_on is not _KEEP:
+        grant.return_due_on = return_due_on
+    if forecast_tolerance is not _KEEP:
+        grant.forecast_tolerance = forecast_tolerance
     db.session.flush()
     after = _grant_values(grant)
     changed = {k: v for k, v in after.items() if before.get(k) != v}
@@ -615,6 +670,19 @@ def _max_award(value: Decimal | None) -> Decimal:
     return value
 
 
+def _check_tolerance(value) -> None:
+    low, high = TOLERANCE_RANGE
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not low <= value <= high
+    ):
+        raise ValidationError(
+            f"Enter the forecast tolerance as a whole number from {low} to {high}",
+            field="forecast_tolerance",
+        )
+
+
 def _grant_values(grant: Grant) -> dict:
     return {
         "reference": grant.reference,
@@ -628,4 +696,7 @@ def _grant_values(grant: Grant) -> dict:
         "status": grant.status,
         "notes": grant.notes,
         "max_award": grant.max_award,
+        "accounts_code": grant.accounts_code,
+        "return_due_on": grant.return_due_on,
+        "forecast_tolerance": grant.forecast_tolerance,
     }

@@ -10,6 +10,7 @@ from flask_login import current_user
 from funds.auth.decorators import recent_login_required
 from funds.balances import available_to_award, voucher_stock
 from funds.disbursements.queries import Cursor, ledger_page
+from funds.downloads import Column, audited_download
 from funds.errors import Conflict, FundsError, apply_to_form
 from funds.extensions import db
 from funds.grants.forms import (
@@ -22,6 +23,7 @@ from funds.grants.forms import (
 from funds.grants.queries import (
     allocated_to_lines,
     budget_lines,
+    grant_download_rows,
     grant_summary,
     grants_overview,
     overview_totals,
@@ -60,6 +62,40 @@ def index():
     )
 
 
+#: The grants list as a file: the columns of grant_download_rows.
+DOWNLOAD_COLUMNS = (
+    Column("Reference", "text", 18),
+    Column("Title", "text", 30),
+    Column("Funder", "text", 24),
+    Column("Team", "text", 18),
+    Column("Total", "money", 13),
+    Column("Spent", "money", 13),
+    Column("Held in vouchers", "money", 13),
+    Column("Available to award", "money", 13),
+    Column("Not yet paid", "money", 13),
+    Column("Start", "date", 12),
+    Column("End", "date", 12),
+    Column("Status", "text", 10),
+)
+
+
+@bp.route("/download.csv", endpoint="download_csv", defaults={"fmt": "csv"})
+@bp.route("/download.xlsx", endpoint="download_xlsx", defaults={"fmt": "xlsx"})
+def download_list(fmt: str):
+    """The grants the list shows (open ones, or all with ``?show=all``) as a file."""
+    show_all = request.args.get("show") == "all"
+    return audited_download(
+        fmt,
+        actor=_actor(),
+        list_name="grants",
+        filters={"show": "all"} if show_all else {},
+        stem="grants",
+        title="Grants",
+        columns=DOWNLOAD_COLUMNS,
+        rows=grant_download_rows(include_closed=show_all),
+    )
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     form = GrantForm()
@@ -77,6 +113,9 @@ def new():
                 control=BudgetControl(form.control.data),
                 notes=form.notes.data,
                 max_award=form.max_award.data,
+                accounts_code=form.accounts_code.data,
+                return_due_on=form.return_due_on.data,
+                forecast_tolerance=form.forecast_tolerance.data,
             )
         except FundsError as error:
             db.session.rollback()
@@ -152,6 +191,9 @@ def edit(grant_id: int):
             "status": grant.status.value,
             "notes": grant.notes,
             "max_award": grant.max_award,
+            "accounts_code": grant.accounts_code,
+            "return_due_on": grant.return_due_on,
+            "forecast_tolerance": grant.forecast_tolerance,
         }
         if request.method == "GET"
         else None
@@ -169,6 +211,9 @@ def edit(grant_id: int):
                 status=GrantStatus(form.status.data),
                 notes=form.notes.data,
                 max_award=form.max_award.data,
+                accounts_code=form.accounts_code.data,
+                return_due_on=form.return_due_on.data,
+                forecast_tolerance=form.forecast_tolerance.data,
             )
         except FundsError as error:
             db.session.rollback()

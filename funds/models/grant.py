@@ -39,6 +39,8 @@ class GrantStatus(enum.StrEnum):
 
 #: The largest single award a new grant takes unless a manager sets another.
 DEFAULT_MAX_AWARD = Decimal("10000.00")
+#: How far (percent) a new grant's forecast may fall short unless a manager sets another.
+DEFAULT_TOLERANCE = 10
 
 
 class Grant(Base):
@@ -85,7 +87,9 @@ class Grant(Base):
     return_due_on: Mapped[date | None] = mapped_column(Date)
     #: How far (percent of the total) the forecast may fall short of the total before the
     #: grant shows as underspending.
-    forecast_tolerance: Mapped[int] = mapped_column(default=10, server_default="10")
+    forecast_tolerance: Mapped[int] = mapped_column(
+        default=DEFAULT_TOLERANCE, server_default=str(DEFAULT_TOLERANCE)
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     funder: Mapped[Funder] = relationship()

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from funds.extensions import db
-from funds.models import Disbursement, Household, Team, YoungPerson
+from funds.models import (
+    Disability,
+    Disbursement,
+    Ethnicity,
+    Gender,
+    Household,
+    Team,
+    YoungPerson,
+)
 from funds.money import from_pence, pence_sum
 
 #: The most people a list shows at once; a search finds the rest.
@@ -73,6 +83,104 @@ def list_young_people(
         joinedload(YoungPerson.team), joinedload(YoungPerson.household)
     )
     return _list(query, YoungPerson, q, with_names=with_names, limit=limit)
+
+
+def _download_query(query: Select, model, q, *, with_names: bool) -> Select:
+    condition = matching(model, q, with_names=with_names)
+    if condition is not None:
+        query = query.where(condition)
+    return query.order_by(model.created_at.desc(), model.id.desc()).execution_options(
+        yield_per=1000
+    )
+
+
+def household_download_rows(q: str | None, *, with_names: bool) -> Iterator[tuple]:
+    """Every household the list (and its search) finds, newest first, as download rows:
+    reference, [name, contact,] case reference, team, adults, children, the four group
+    flags, postcode district, date added. Names and contact details only ``with_names``."""
+    team = aliased(Team)
+    columns = [Household.reference]
+    if with_names:
+        columns += [Household.name, Household.contact]
+    columns += [
+        Household.case_reference,
+        team.name,
+        Household.adults,
+        Household.children,
+        Household.has_children,
+        Household.has_pensioner,
+        Household.has_disabled_person,
+        Household.has_care_leaver,
+        Household.postcode_district,
+        Household.created_at,
+    ]
+    query = select(*columns).outerjoin(team, team.id == Household.team_id)
+    for row in db.session.execute(
+        _download_query(query, Household, q, with_names=with_names)
+    ):
+        *facts, created_at = row
+        yield (*facts, created_at.date())
+
+
+def young_people_download_rows(
+    q: str | None, *, with_names: bool, today: date
+) -> Iterator[tuple]:
+    """Every young person the list (and its search) finds, newest first, as download
+    rows: reference, [name, contact,] case reference, age today, gender, ethnic group,
+    disability, team, household reference, date added. Names and contact details only
+    ``with_names``; the date of birth never (the list shows the age)."""
+    team = aliased(Team)
+    household = aliased(Household)
+    columns = [YoungPerson.reference]
+    if with_names:
+        columns += [YoungPerson.name, YoungPerson.contact]
+    columns += [
+        YoungPerson.case_reference,
+        YoungPerson.date_of_birth,
+        YoungPerson.gender,
+        YoungPerson.ethnicity,
+        YoungPerson.disability,
+        team.name,
+        household.reference,
+        YoungPerson.created_at,
+    ]
+    query = (
+        select(*columns)
+        .outerjoin(team, team.id == YoungPerson.team_id)
+        .outerjoin(household, household.id == YoungPerson.household_id)
+    )
+    named = 3 if with_names else 1
+    for row in db.session.execute(
+        _download_query(query, YoungPerson, q, with_names=with_names)
+    ):
+        (
+            case_reference,
+            born,
+            gender,
+            ethnicity,
+            disability,
+            team_name,
+            household_reference,
+            created_at,
+        ) = row[named:]
+        age = None
+        if born is not None:
+            age = (
+                today.year
+                - born.year
+                - ((today.month, today.day) < (born.month, born.day))
+            )
+        yield (
+            *row[:named],
+            case_reference,
+            age,
+            Gender(gender).label,
+            Ethnicity(ethnicity).label,
+            Disability(disability).label,
+            team_name,
+            household_reference,
+            created_at.date(),
+        )
 
 
 def young_people_in(household_id: int) -> list[YoungPerson]:

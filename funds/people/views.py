@@ -17,17 +17,21 @@ from flask import (
 from flask_login import current_user
 
 from funds.activities.queries import attended
+from funds.auth.decorators import recent_login_required
 from funds.disbursements.queries import Cursor, LedgerFilter, ledger_page
+from funds.downloads import Column, audited_download
 from funds.errors import FundsError, NotAllowed, apply_to_form
 from funds.extensions import db
 from funds.models import Disability, Ethnicity, Gender, Household, YoungPerson
 from funds.people.finding import KINDS, find_people
 from funds.people.forms import HouseholdForm, SearchForm, YoungPersonForm
 from funds.people.queries import (
+    household_download_rows,
     list_households,
     list_young_people,
     received,
     teams,
+    young_people_download_rows,
     young_people_in,
 )
 from funds.people.services import (
@@ -98,6 +102,32 @@ def _search_page(template: str, lister):
     ), status
 
 
+#: Who the person is: only for roles that may see names (funds.permissions.NAME_ROLES).
+_NAME_COLUMNS = (Column("Name", "text", 24), Column("Contact details", "text", 28))
+
+
+def _people_download(fmt: str, template: str, list_name: str, columns, rows):
+    """Everyone the list (with its search) finds, as a file; names only for roles that
+    may see them. ``columns(show_names)`` and ``rows(q, with_names)``."""
+    form = SearchForm(request.args)
+    show_names = can_see_names()
+    if not form.validate():
+        return render_template(
+            template, form=form, result=None, searched=False, today=date.today()
+        ), 422
+    q = form.q.data or None
+    return audited_download(
+        fmt,
+        actor=_actor(),
+        list_name=list_name,
+        filters={"q": q} if q else {},
+        stem=list_name,
+        title=list_name.replace("-", " ").capitalize(),
+        columns=columns(show_names),
+        rows=rows(q, with_names=show_names),
+    )
+
+
 def _ledger(**filters):
     """A page of this person's ledger lines and the link to the next page."""
     page = ledger_page(
@@ -143,6 +173,44 @@ def lookup():
 @bp.route("/households")
 def households():
     return _search_page("people/households.html", list_households)
+
+
+def _household_columns(show_names: bool) -> list[Column]:
+    return [
+        Column("Reference", "text", 12),
+        *(_NAME_COLUMNS if show_names else ()),
+        Column("Case reference", "text", 16),
+        Column("Team", "text", 18),
+        Column("Adults", "number", 8),
+        Column("Children", "number", 9),
+        Column("Has children", "text", 9),
+        Column("Has a pensioner", "text", 9),
+        Column("Has a disabled person", "text", 9),
+        Column("Has a care leaver", "text", 9),
+        Column("Postcode district", "text", 10),
+        Column("Added", "date", 12),
+    ]
+
+
+@bp.route(
+    "/households/download.csv",
+    endpoint="households_download_csv",
+    defaults={"fmt": "csv"},
+)
+@bp.route(
+    "/households/download.xlsx",
+    endpoint="households_download_xlsx",
+    defaults={"fmt": "xlsx"},
+)
+@recent_login_required()
+def households_download(fmt: str):
+    return _people_download(
+        fmt,
+        "people/households.html",
+        "households",
+        _household_columns,
+        household_download_rows,
+    )
 
 
 def _household_input(form: HouseholdForm, household: Household | None = None):
@@ -234,6 +302,45 @@ def edit_household(household_id: int):
 @bp.route("/young-people")
 def young_people():
     return _search_page("people/young_people.html", list_young_people)
+
+
+def _young_person_columns(show_names: bool) -> list[Column]:
+    return [
+        Column("Reference", "text", 12),
+        *(_NAME_COLUMNS if show_names else ()),
+        Column("Case reference", "text", 16),
+        Column("Age", "number", 6),
+        Column("Gender", "text", 14),
+        Column("Ethnic group", "text", 28),
+        Column("Disability", "text", 12),
+        Column("Team", "text", 18),
+        Column("Household", "text", 12),
+        Column("Added", "date", 12),
+    ]
+
+
+@bp.route(
+    "/young-people/download.csv",
+    endpoint="young_people_download_csv",
+    defaults={"fmt": "csv"},
+)
+@bp.route(
+    "/young-people/download.xlsx",
+    endpoint="young_people_download_xlsx",
+    defaults={"fmt": "xlsx"},
+)
+@recent_login_required()
+def young_people_download(fmt: str):
+    today = date.today()
+    return _people_download(
+        fmt,
+        "people/young_people.html",
+        "young-people",
+        _young_person_columns,
+        lambda q, with_names: young_people_download_rows(
+            q, with_names=with_names, today=today
+        ),
+    )
 
 
 def _young_person_input(form: YoungPersonForm, person: YoungPerson | None = None):

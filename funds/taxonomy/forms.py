@@ -18,7 +18,13 @@ from wtforms.validators import AnyOf, Length, ValidationError
 from funds.grants.forms import NOTES_MAX, optional_int
 from funds.grants.queries import spend_categories
 from funds.models import HSF_CATEGORIES, FunderCategory
-from funds.validators import PlainText, Present, strip_text, text_problem
+from funds.validators import (
+    AccountsCode,
+    PlainText,
+    Present,
+    strip_text,
+    text_problem,
+)
 
 #: Longest name of a funder's category (the column's size).
 CATEGORY_MAX = 120
@@ -274,6 +280,40 @@ class SpendCategoryForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.name.id = "category-name"  # the items page also has an item's name
+
+
+def _accounts_text(label: str, what: str, max_length: int, description: str):
+    return StringField(
+        label,
+        widget=GovTextInput(),
+        filters=[strip_text],
+        validators=[
+            Length(
+                max=max_length,
+                message=f"{what} must be {max_length} characters or fewer",
+            ),
+            AccountsCode(what),
+        ],
+        description=description,
+    )
+
+
+class CategoryAccountsForm(FlaskForm):
+    """Where the accounts post a spend category's spending: nominal code and tax rate."""
+
+    nominal_code = _accounts_text(
+        "Nominal code (optional)",
+        "The nominal code",
+        20,
+        "The account in your chart of accounts this spending is posted to, like 5000.",
+    )
+    tax_rate = _accounts_text(
+        "Tax rate (optional)",
+        "The tax rate",
+        60,
+        "The tax rate's name exactly as your accounting system spells it, like "
+        "No VAT or 20% (VAT on Expenses).",
+    )
 
 
 class ItemForm(FlaskForm):

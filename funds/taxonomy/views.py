@@ -16,10 +16,12 @@ from funds.grants.services import (
     set_funder_mapping,
     set_funder_reporting,
     set_item_active,
+    update_spend_category_accounts,
 )
-from funds.models import DeliveryMethod, Funder, ItemType
+from funds.models import DeliveryMethod, Funder, ItemType, SpendCategory
 from funds.taxonomy.forms import (
     CategoriesForm,
+    CategoryAccountsForm,
     FunderForm,
     ItemActiveForm,
     ItemForm,
@@ -219,6 +221,41 @@ def new_category():
             flash(f"The category {category.name} has been added", "success")
             return redirect(url_for("taxonomy.items") + f"#category-{category.id}")
     return _items_page(category_form=form, status=422)
+
+
+@bp.route("/items/categories/<int:category_id>", methods=["GET", "POST"])
+def edit_category(category_id: int):
+    """The nominal code and tax rate the accounts post a category's spending to."""
+    category = db.get_or_404(SpendCategory, category_id)
+    if request.method == "GET":
+        form = CategoryAccountsForm(
+            data={"nominal_code": category.nominal_code, "tax_rate": category.tax_rate}
+        )
+    else:
+        form = CategoryAccountsForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            update_spend_category_accounts(
+                category,
+                actor=_actor(),
+                nominal_code=form.nominal_code.data,
+                tax_rate=form.tax_rate.data,
+            )
+        except FundsError as error:
+            db.session.rollback()
+            apply_to_form(form, error)
+            status = 422
+            category = db.get_or_404(SpendCategory, category_id)
+        else:
+            db.session.commit()
+            flash(f"The accounts codes for {category.name} have been saved", "success")
+            return redirect(url_for("taxonomy.items") + f"#category-{category.id}")
+    elif form.errors:
+        status = 422
+    return render_template(
+        "taxonomy/category.html", form=form, category=category
+    ), status
 
 
 @bp.route("/items", methods=["POST"])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from funds.balances import available_to_award, spent_pence, voucher_stock_pence
@@ -124,6 +125,61 @@ def batches(grant_id: int | None = None):
     if grant_id is not None:
         query = query.where(VoucherBatch.grant_id == grant_id)
     return db.session.execute(query).all()
+
+
+def batch_download_rows() -> Iterator[tuple]:
+    """Every batch (newest first, as the stock page lists them) with its vouchers in each
+    status, counted and valued in one aggregate query: batch id, reference, grant,
+    supplier, item, face value, bought on, expires on, bought count and value, then the
+    count and value in stock, issued, returned and expired."""
+    face = pence_of(VoucherBatch.face_value)
+    per_status = []
+    for status in (
+        VoucherStatus.IN_STOCK,
+        VoucherStatus.ISSUED,
+        VoucherStatus.RETURNED,
+        VoucherStatus.EXPIRED,
+    ):
+        count = func.count(case((Voucher.status == status, Voucher.id)))
+        per_status += [count, count * face]
+    query = (
+        select(
+            VoucherBatch.id,
+            VoucherBatch.reference,
+            Grant.reference,
+            VoucherBatch.supplier,
+            ItemType.name,
+            face,
+            VoucherBatch.purchased_on,
+            VoucherBatch.expires_on,
+            VoucherBatch.quantity,
+            VoucherBatch.quantity * face,
+            *per_status,
+        )
+        .join(Grant, Grant.id == VoucherBatch.grant_id)
+        .join(ItemType, ItemType.id == VoucherBatch.item_type_id)
+        .outerjoin(Voucher, Voucher.batch_id == VoucherBatch.id)
+        .group_by(VoucherBatch.id, Grant.reference, ItemType.name)
+        .order_by(VoucherBatch.purchased_on.desc(), VoucherBatch.id.desc())
+        .execution_options(yield_per=1000)
+    )
+    for row in db.session.execute(query):
+        ident, reference, grant, supplier, item, face_p, bought_on, expires_on = row[:8]
+        counts = row[8:]
+        yield (
+            ident,
+            reference,
+            grant,
+            supplier,
+            item,
+            from_pence(face_p),
+            bought_on,
+            expires_on,
+            *(
+                from_pence(value) if index % 2 else int(value)
+                for index, value in enumerate(counts)
+            ),
+        )
 
 
 def expiring_soon(today: date, *, grant_id: int | None = None):

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date
 
 from flask import (
     Blueprint,
-    Response,
     flash,
     redirect,
     render_template,
@@ -20,6 +17,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from funds.disbursements.services import AlreadyRecorded
+from funds.downloads import Column, audited_download, download
 from funds.errors import FundsError, NotAllowed, apply_to_form
 from funds.extensions import db
 from funds.models import AccessRoute, Grant, ItemType, VoucherBatch, VoucherStatus
@@ -48,8 +46,6 @@ bp = Blueprint("vouchers", __name__)
 #: What a grant reference may keep in a download's file name (anything else becomes "-"),
 #: so the name is only [A-Za-z0-9._-] and never holds "..", "/" or a line break.
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_-]+", re.ASCII)
-#: A spreadsheet treats a cell starting with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _actor():
@@ -327,40 +323,81 @@ def reconciliation(grant_id: int):
     )
 
 
-def spreadsheet_safe(value) -> str:
-    """Text a spreadsheet will show as typed, never run as a formula."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
-
-
 def _slug(text: str) -> str:
     return _UNSAFE_IN_FILENAME.sub("-", text).strip("-")[:60] or "grant"
+
+
+#: The supplier's redemption statement: every field quoted, dates as DD/MM/YYYY.
+ISSUED_COLUMNS = (
+    Column("Serial", "text", 16),
+    Column("Supplier", "text", 20),
+    Column("Household reference", "text", 14),
+    Column("Date issued", "text", 12),
+    Column("Face value", "money", 12),
+)
 
 
 @bp.route("/reconciliation/<int:grant_id>/issued.csv", endpoint="issued_csv")
 def issued_csv(grant_id: int):
     grant = db.get_or_404(Grant, grant_id)
-    out = io.StringIO()
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow(
-        ["Serial", "Supplier", "Household reference", "Date issued", "Face value"]
-    )
-    for row in queries.issued_serials(grant_id=grant.id):
-        writer.writerow(
-            [
-                spreadsheet_safe(row.serial),
-                spreadsheet_safe(row.supplier),
-                spreadsheet_safe(row.reference or ""),
-                row.awarded_on.strftime("%d/%m/%Y"),
-                f"{row.face_value:.2f}",
-            ]
+    rows = (
+        (
+            row.serial,
+            row.supplier,
+            row.reference or "",
+            row.awarded_on.strftime("%d/%m/%Y"),
+            row.face_value,
         )
-    filename = f"vouchers-issued-{_slug(grant.reference)}-{date.today():%Y-%m-%d}.csv"
-    # A byte-order mark so that Excel reads the file as UTF-8.
-    return Response(
-        "\ufeff" + out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        for row in queries.issued_serials(grant_id=grant.id)
+    )
+    return download(
+        "csv",
+        f"vouchers-issued-{_slug(grant.reference)}",
+        "Vouchers issued",
+        ISSUED_COLUMNS,
+        rows,
+        quote_all=True,
+    )
+
+
+#: The stock list as a file: the columns of queries.batch_download_rows.
+BATCH_COLUMNS = (
+    Column("Batch", "number", 8),
+    Column("Batch reference", "text", 16),
+    Column("Grant", "text", 16),
+    Column("Supplier", "text", 20),
+    Column("Item", "text", 18),
+    Column("Face value", "money", 11),
+    Column("Bought", "date", 12),
+    Column("Expires", "date", 12),
+    Column("Quantity bought", "number", 10),
+    Column("Value bought", "money", 12),
+    Column("In stock", "number", 9),
+    Column("In stock value", "money", 12),
+    Column("Issued", "number", 9),
+    Column("Issued value", "money", 12),
+    Column("Returned", "number", 9),
+    Column("Returned value", "money", 12),
+    Column("Expired", "number", 9),
+    Column("Expired value", "money", 12),
+)
+
+
+@bp.route(
+    "/batches/download.csv", endpoint="batches_download_csv", defaults={"fmt": "csv"}
+)
+@bp.route(
+    "/batches/download.xlsx", endpoint="batches_download_xlsx", defaults={"fmt": "xlsx"}
+)
+def batches_download(fmt: str):
+    """Every batch the stock page lists, with its vouchers counted by status."""
+    return audited_download(
+        fmt,
+        actor=_actor(),
+        list_name="voucher-batches",
+        filters={},
+        stem="voucher-stock",
+        title="Voucher stock",
+        columns=BATCH_COLUMNS,
+        rows=queries.batch_download_rows(),
     )

@@ -676,8 +676,8 @@ def test_lists_show_the_newest_hundred_with_a_note(app, client, staff, system_ac
         db.session.commit()
     body = client.get("/households").get_data(as_text=True)
     assert (
-        body.count('href="/households/') == 100 + 1
-    )  # rows + "Add" is /households/new
+        body.count('href="/households/') == 100 + 1 + 2
+    )  # rows + "Add" is /households/new + the two downloads
     assert "Showing the 100 most recently added households" in body
 
 
@@ -953,6 +953,7 @@ def test_every_people_page_answers_each_role(
         )[1]
         allowed = PERMISSIONS[rule.endpoint]
         response = client.get(url)
+        response.close()  # a download streams until its body is closed
         if role is None:
             assert response.status_code == 302, url
         elif allowed == "signed-in" or role in allowed:
