@@ -156,11 +156,15 @@ def register_blueprints(app: Flask) -> None:
     from funds.activities.views import bp as activities_bp
     from funds.admin.views import bp as admin_bp
     from funds.auth.views import bp as auth_bp
+    from funds.dashboard.views import bp as dashboard_bp
     from funds.disbursements.views import bp as disbursements_bp
+    from funds.exports.views import bp as exports_bp
     from funds.grants.views import bp as grants_bp
     from funds.imports.views import bp as imports_bp
+    from funds.income.views import bp as income_bp
     from funds.job_views import bp as jobs_bp
     from funds.main.views import bp as main_bp
+    from funds.payments.views import bp as payments_bp
     from funds.people.views import bp as people_bp
     from funds.returns.definition_views import bp as definitions_bp
     from funds.returns.views import bp as returns_bp
@@ -168,18 +172,22 @@ def register_blueprints(app: Flask) -> None:
     from funds.vouchers.views import bp as vouchers_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(income_bp, url_prefix="/income")
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(grants_bp, url_prefix="/grants")
     app.register_blueprint(taxonomy_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(disbursements_bp, url_prefix="/awards")
+    app.register_blueprint(payments_bp, url_prefix="/payments")
     app.register_blueprint(activities_bp, url_prefix="/activities")
     app.register_blueprint(vouchers_bp, url_prefix="/vouchers")
     app.register_blueprint(returns_bp, url_prefix="/returns")
     app.register_blueprint(definitions_bp, url_prefix="/returns/definitions")
     app.register_blueprint(imports_bp, url_prefix="/imports")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
+    app.register_blueprint(exports_bp, url_prefix="/exports")
 
 
 def register_hooks(app: Flask) -> None:
@@ -200,8 +208,9 @@ def register_hooks(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """The ``flask`` commands."""
     from funds.cli import commands
+    from funds.exports.cli import export_group
     from funds.imports.cli import import_group
     from funds.returns.cli import return_group
 
-    for command in [*commands, return_group, import_group]:
+    for command in [*commands, return_group, import_group, export_group]:
         app.cli.add_command(command)

@@ -37,6 +37,8 @@ def default_config(app: Flask) -> dict:
         "JOBS_IMMEDIATE": False,
         # A running job silent for this long is shown as failed (its worker was stopped).
         "JOB_STALE_SECONDS": 30,
+        # The month the financial year starts (4: April), for the fund movements.
+        "FINANCIAL_YEAR_START_MONTH": 4,
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 500 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -12,9 +12,12 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("main.index", "Home", ("main.",)),
     ("grants.index", "Grants", ("grants.",)),
     ("disbursements.index", "Awards", ("disbursements.",)),
+    ("payments.index", "Payment runs", ("payments.",)),
     ("activities.index", "Activities", ("activities.",)),
     ("vouchers.index", "Vouchers", ("vouchers.",)),
     ("returns.index", "Returns", ("returns.", "definitions.")),
+    ("income.movements", "Fund movements", ("income.",)),
+    ("exports.index", "Accounts", ("exports.",)),
     (
         "people.households",
         "Households",

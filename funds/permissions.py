@@ -36,6 +36,8 @@ RETURN_READERS = frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN})
 RETURN_SUBMITTERS = frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN})
 #: Who may see beneficiaries' names and contact details (finance works from references).
 NAME_ROLES = frozenset({Role.STAFF, Role.MANAGER, Role.ADMIN})
+#: Who hands a grant's spending to the accounts (exports, the ledger file) and reconciles it.
+ACCOUNTS_EXPORTERS = frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN})
 
 #: endpoint -> PUBLIC, SIGNED_IN or the set of roles allowed. An endpoint missing from
 #: this table is refused to everyone (and a test fails until it is added).
@@ -47,6 +49,15 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "auth.change_password": SIGNED_IN,
     "auth.confirm": SIGNED_IN,
     "main.index": SIGNED_IN,
+    "dashboard.grant": SIGNED_IN,
+    # income, transfers between funds and the fund note (finance, managers, admins)
+    "income.grant": RETURN_READERS,
+    "income.new_receipt": RETURN_READERS,
+    "income.new_expected": RETURN_READERS,
+    "income.remove_expected": RETURN_READERS,
+    "income.new_transfer": RETURN_READERS,
+    "income.movements": RETURN_READERS,
+    "income.movements_download": RETURN_READERS,
     "admin.users": ADMINS,
     "admin.new_user": ADMINS,
     "admin.user": ADMINS,
@@ -55,6 +66,8 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "admin.enable_user": ADMINS,
     "admin.reset_password": ADMINS,
     "admin.audit": ADMINS,
+    "admin.audit_download_csv": ADMINS,
+    "admin.audit_download_xlsx": ADMINS,
     "admin.organisation": MANAGERS,
     # imports and background jobs (a job's page is its owner's: the view checks)
     "imports.index": MANAGERS,
@@ -76,6 +89,8 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "grants.edit": MANAGERS,
     "grants.change_total": MANAGERS,
     "grants.budget_line": MANAGERS,
+    "grants.download_csv": SIGNED_IN,
+    "grants.download_xlsx": SIGNED_IN,
     # funders, item taxonomy, teams
     "taxonomy.funders": CATALOGUE_READERS,
     "taxonomy.new_funder": MANAGERS,
@@ -85,6 +100,7 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "taxonomy.reporting": MANAGERS,
     "taxonomy.items": CATALOGUE_READERS,
     "taxonomy.new_category": MANAGERS,
+    "taxonomy.edit_category": MANAGERS,
     "taxonomy.new_item": MANAGERS,
     "taxonomy.item_active": MANAGERS,
     "taxonomy.teams": CATALOGUE_READERS,
@@ -99,18 +115,32 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "people.new_young_person": RECORDERS,
     "people.young_person": SIGNED_IN,
     "people.edit_young_person": RECORDERS,
+    "people.households_download_csv": SIGNED_IN,
+    "people.households_download_xlsx": SIGNED_IN,
+    "people.young_people_download_csv": SIGNED_IN,
+    "people.young_people_download_xlsx": SIGNED_IN,
     # the ledger
     "disbursements.index": SIGNED_IN,
     "disbursements.new": RECORDERS,
     "disbursements.detail": SIGNED_IN,
     "disbursements.reverse": REVERSERS,
     "disbursements.mark_paid": PAYERS,
+    "disbursements.download_csv": SIGNED_IN,
+    "disbursements.download_xlsx": SIGNED_IN,
+    # payment runs (finance pays many awards at once)
+    "payments.index": PAYERS,
+    "payments.new": PAYERS,
+    "payments.detail": PAYERS,
+    "payments.remittance_csv": PAYERS,
+    "payments.remittance_xlsx": PAYERS,
     # activity programmes
     "activities.index": SIGNED_IN,
     "activities.new": RECORDERS,
     "activities.session": SIGNED_IN,
     "activities.attendance": RECORDERS,
     "activities.programme": SIGNED_IN,
+    "activities.download_csv": SIGNED_IN,
+    "activities.download_xlsx": SIGNED_IN,
     # voucher stock
     "vouchers.index": SIGNED_IN,
     "vouchers.new_batch": STOCK_KEEPERS,
@@ -120,6 +150,8 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "vouchers.issue": RECORDERS,
     "vouchers.reconciliation": SIGNED_IN,
     "vouchers.issued_csv": SIGNED_IN,
+    "vouchers.batches_download_csv": SIGNED_IN,
+    "vouchers.batches_download_xlsx": SIGNED_IN,
     # funder returns and period locks
     "returns.index": RETURN_READERS,
     "returns.prepare": RETURN_READERS,
@@ -153,6 +185,10 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "definitions.draft_export": MANAGERS,
     "definitions.save": MANAGERS,
     "definitions.discard": MANAGERS,
+    # the hand-off to the accounts
+    "exports.index": ACCOUNTS_EXPORTERS,
+    "exports.download": ACCOUNTS_EXPORTERS,
+    "exports.reconcile": ACCOUNTS_EXPORTERS,
 }
 
 

@@ -41,6 +41,7 @@ from funds.grants.services import (
     map_item_type,
     set_budget_line,
 )
+from funds.income.services import add_expected, record_receipt
 from funds.models import (
     HSF_CATEGORIES,
     AccessRoute,
@@ -142,6 +143,10 @@ FUNDER_MAPPINGS = {
     },
 }
 
+#: Nominal codes for spend categories in the demo's chart of accounts (others: 5000,
+#: direct charitable expenditure).
+DEMO_NOMINAL_CODES = {"Staff costs": "7000", "Training": "7200", "Activities": "5100"}
+
 HSF_REFERENCE = "C4C-HSF4-2023"
 MH_REFERENCE = "HIOW-MH-2023"
 OPCC_REFERENCE = "OPCC-MAT-2023"
@@ -161,6 +166,28 @@ class GrantPlan:
     #: (our spend category, amount, control)
     budget_lines: tuple[tuple[str, Decimal, BudgetControl], ...] = ()
     notes: str | None = None
+    #: The code the accounts know the grant by (a Xero tracking option).
+    accounts_code: str | None = None
+    #: The funder's payments, as the agreement sets them and as they arrived:
+    #: (due on, received on, amount, bank reference).
+    tranches: tuple[tuple[date, date, Decimal, str], ...] = ()
+
+
+def _halves(
+    total: Decimal, reference: str
+) -> tuple[tuple[date, date, Decimal, str], ...]:
+    """Half the total due at the start of the year and half at the half-year, each paid a
+    fortnight after it was due."""
+    half = total / 2
+    return (
+        (YEAR_START, YEAR_START + timedelta(days=14), half, f"{reference} T1"),
+        (
+            date(YEAR_START.year, 10, 1),
+            date(YEAR_START.year, 10, 15),
+            total - half,
+            f"{reference} T2",
+        ),
+    )
 
 
 GRANTS = (
@@ -172,6 +199,8 @@ GRANTS = (
         Decimal("22000.00"),
         BudgetControl.BLOCK,
         notes="DWP Household Support Fund, passed on by the county council.",
+        accounts_code="HSF4",
+        tranches=_halves(Decimal("22000.00"), "HSF4"),
     ),
     GrantPlan(
         MH_REFERENCE,
@@ -181,6 +210,8 @@ GRANTS = (
         Decimal("11000.00"),
         BudgetControl.WARN,
         notes="Outdoor and cultural activities for 25 young people.",
+        accounts_code="MH-ACT",
+        tranches=_halves(Decimal("11000.00"), "MH-ACT"),
     ),
     GrantPlan(
         OPCC_REFERENCE,
@@ -193,6 +224,8 @@ GRANTS = (
             ("Staff costs", Decimal("34000.00"), BudgetControl.BLOCK),
             ("Activities", Decimal("4000.00"), BudgetControl.BLOCK),
         ),
+        accounts_code="OPCC-MAT",
+        tranches=_halves(Decimal("38000.00"), "OPCC-MAT"),
     ),
     GrantPlan(
         OHID_REFERENCE,
@@ -205,6 +238,8 @@ GRANTS = (
             ("Staff costs", Decimal("42000.00"), BudgetControl.BLOCK),
             ("Training", Decimal("3000.00"), BudgetControl.BLOCK),
         ),
+        accounts_code="OHID-SMT",
+        tranches=_halves(Decimal("45000.00"), "OHID-SMT"),
     ),
 )
 
@@ -1326,6 +1361,11 @@ def load_demo(*, today: date, plan: DemoPlan | None = None) -> DemoResult:
             create_item_type(
                 actor=manager, category_id=categories[category_name], name=item
             )
+    # The accounts' codes: a charity's chart of accounts posts grant spending to a few
+    # nominal codes; none of it carries VAT the charity can reclaim.
+    for category in db.session.scalars(select(SpendCategory)):
+        category.nominal_code = DEMO_NOMINAL_CODES.get(category.name, "5000")
+        category.tax_rate = "No VAT"
     items = {item.name: item for item in db.session.scalars(select(ItemType))}
     funders: dict[str, Funder] = {}
     for name, funder_categories in FUNDERS.items():
@@ -1367,6 +1407,24 @@ def load_demo(*, today: date, plan: DemoPlan | None = None) -> DemoResult:
                 category_id=categories[category_name],
                 amount=amount,
                 control=control,
+            )
+        grant.accounts_code = spec.accounts_code
+        for due_on, received_on, amount, bank_reference in spec.tranches:
+            add_expected(
+                grant,
+                actor=manager,
+                due_on=due_on,
+                amount=amount,
+                description="Tranche under the grant agreement",
+            )
+            record_receipt(
+                grant,
+                actor=manager,
+                received_on=received_on,
+                amount=amount,
+                reference=bank_reference,
+                notes=None,
+                today=today,
             )
         grants[spec.reference] = grant
 

@@ -485,9 +485,11 @@ def records(
         "sheet": 2,
         "table": 1,
         "direction": "up",
+        "fmt": "csv",
     }
     with app.app_context():
         ids["funder_id"] = db.session.get(Grant, grant).funder_id
+        ids["category_id"] = db.session.get(ItemType, ids["item_id"]).category_id
         manager = db.session.scalars(
             db.select(User).where(User.role == Role.MANAGER)
         ).first()
@@ -505,6 +507,31 @@ def records(
         from funds.returns.drafts import copy_definition
 
         ids["draft_id"] = copy_definition("hsf", actor=manager).id
+        db.session.commit()
+        # A payment run (of its own award, so the award above stays unpaid).
+        from funds.payments.services import create_payment_run
+
+        paid = create_disbursement(grant, "5.00")
+        finance = db.session.get(
+            User, create_user(Role.FINANCE, email="payer@example.org")
+        )
+        # An expected payment from the funder (the income schedule).
+        from funds.income.services import add_expected
+
+        ids["expected_id"] = add_expected(
+            db.session.get(Grant, grant),
+            actor=manager,
+            due_on=date(2024, 4, 1),
+            amount=Decimal("100.00"),
+            description="Tranche",
+        ).id
+        ids["run_id"] = create_payment_run(
+            [paid],
+            actor=finance,
+            paid_on=date(2024, 6, 30),
+            reference="BACS-1",
+            today=TODAY,
+        ).id
         db.session.commit()
         # An import checked (with a row to fix, so that its errors file exists), and a
         # return built in the background (its job done, its workbook waiting).

@@ -1,10 +1,12 @@
-"""The signed-in home page."""
+"""The signed-in home page: the dashboard."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint
+
+from funds.dashboard.views import home
 
 bp = Blueprint("main", __name__)
 
 
 @bp.route("/")
 def index():
-    return render_template("main/index.html")
+    return home()

@@ -1,0 +1,1 @@
+"""The dashboard: each open grant's money and forecast, and what needs doing."""

@@ -1,0 +1,355 @@
+"""Reads about income and fund movements; every figure one SQL aggregate.
+
+The fund movement table is the Charities SORP fund note for each grant's restricted fund
+and one financial year: balance brought forward, income (money received from the funder),
+expenditure (net spend on the ledger: awards less reversals, by the day they were given),
+transfers in and out, balance carried forward. Brought forward is the same sum over every
+day before the year starts, so one year's carried forward is the next year's brought
+forward, to the penny.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy.orm import joinedload
+
+from funds.extensions import db
+from funds.models import (
+    Disbursement,
+    ExpectedIncome,
+    FundTransfer,
+    Grant,
+    GrantReceipt,
+)
+from funds.money import from_pence, pence_of
+
+ZERO = Decimal("0.00")
+
+
+def year_start_month() -> int:
+    """The month the organisation's financial year starts (April unless configured)."""
+    month = current_app.config["FINANCIAL_YEAR_START_MONTH"]
+    if not isinstance(month, int) or not 1 <= month <= 12:
+        raise RuntimeError("FINANCIAL_YEAR_START_MONTH must be a month number, 1 to 12")
+    return month
+
+
+@dataclass(frozen=True)
+class FinancialYear:
+    """A financial year, named by the calendar year it starts in."""
+
+    starts: int
+
+    @property
+    def starts_on(self) -> date:
+        return date(self.starts, year_start_month(), 1)
+
+    @property
+    def ends_on(self) -> date:
+        month = year_start_month()
+        if month == 1:
+            return date(self.starts, 12, 31)
+        return date(self.starts + 1, month, 1) - timedelta(days=1)
+
+    @property
+    def label(self) -> str:
+        if year_start_month() == 1:
+            return str(self.starts)
+        return f"{self.starts}-{str(self.starts + 1)[2:]}"
+
+    @classmethod
+    def containing(cls, day: date) -> FinancialYear:
+        return cls(day.year if day.month >= year_start_month() else day.year - 1)
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One fund's row of the fund note for one financial year."""
+
+    grant_id: int
+    reference: str
+    title: str
+    brought_forward: Decimal
+    income: Decimal
+    expenditure: Decimal
+    transfers_in: Decimal
+    transfers_out: Decimal
+
+    @property
+    def transfers(self) -> Decimal:
+        return self.transfers_in - self.transfers_out
+
+    @property
+    def carried_forward(self) -> Decimal:
+        return self.brought_forward + self.income - self.expenditure + self.transfers
+
+
+def _flows():
+    """Every movement of money as (grant, day, kind, signed pence): receipts, spend and
+    each side of a transfer."""
+    receipts = select(
+        GrantReceipt.grant_id.label("grant_id"),
+        GrantReceipt.received_on.label("day"),
+        literal("income").label("kind"),
+        pence_of(GrantReceipt.amount).label("pence"),
+    )
+    spend = select(
+        Disbursement.grant_id,
+        Disbursement.awarded_on,
+        literal("expenditure"),
+        pence_of(Disbursement.amount),
+    )
+    into = select(
+        FundTransfer.to_grant_id,
+        FundTransfer.transferred_on,
+        literal("in"),
+        pence_of(FundTransfer.amount),
+    ).where(FundTransfer.to_grant_id.is_not(None))
+    out = select(
+        FundTransfer.from_grant_id,
+        FundTransfer.transferred_on,
+        literal("out"),
+        pence_of(FundTransfer.amount),
+    ).where(FundTransfer.from_grant_id.is_not(None))
+    return union_all(receipts, spend, into, out).subquery()
+
+
+def fund_movements(
+    year: FinancialYear, *, grant_id: int | None = None
+) -> list[Movement]:
+    """The fund note for ``year``: one row per grant (every grant that existed by the
+    year's end, or just ``grant_id``), in one aggregate."""
+    flows = _flows()
+    before = flows.c.day < year.starts_on
+    during = and_(flows.c.day >= year.starts_on, flows.c.day <= year.ends_on)
+    signed = case(
+        (flows.c.kind.in_(("income", "in")), flows.c.pence),
+        else_=-flows.c.pence,
+    )
+
+    def during_sum(kind: str):
+        return func.coalesce(
+            func.sum(case((and_(during, flows.c.kind == kind), flows.c.pence))), 0
+        )
+
+    sums = (
+        select(
+            flows.c.grant_id.label("grant_id"),
+            func.coalesce(func.sum(case((before, signed))), 0).label("bf"),
+            during_sum("income").label("income"),
+            during_sum("expenditure").label("expenditure"),
+            during_sum("in").label("t_in"),
+            during_sum("out").label("t_out"),
+        )
+        .group_by(flows.c.grant_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Grant.id,
+            Grant.reference,
+            Grant.title,
+            func.coalesce(sums.c.bf, 0),
+            func.coalesce(sums.c.income, 0),
+            func.coalesce(sums.c.expenditure, 0),
+            func.coalesce(sums.c.t_in, 0),
+            func.coalesce(sums.c.t_out, 0),
+        )
+        .outerjoin(sums, sums.c.grant_id == Grant.id)
+        .where(Grant.starts_on <= year.ends_on)
+        .order_by(Grant.reference)
+    )
+    if grant_id is not None:
+        query = query.where(Grant.id == grant_id)
+    return [
+        Movement(
+            grant_id=gid,
+            reference=reference,
+            title=title,
+            brought_forward=from_pence(bf),
+            income=from_pence(income),
+            expenditure=from_pence(expenditure),
+            transfers_in=from_pence(t_in),
+            transfers_out=from_pence(t_out),
+        )
+        for gid, reference, title, bf, income, expenditure, t_in, t_out in (
+            db.session.execute(query)
+        )
+    ]
+
+
+def movement_totals(rows: list[Movement]) -> Movement:
+    """The totals row (a sum of rows already summed in SQL)."""
+    return Movement(
+        grant_id=0,
+        reference="Total",
+        title="",
+        brought_forward=sum((r.brought_forward for r in rows), ZERO),
+        income=sum((r.income for r in rows), ZERO),
+        expenditure=sum((r.expenditure for r in rows), ZERO),
+        transfers_in=sum((r.transfers_in for r in rows), ZERO),
+        transfers_out=sum((r.transfers_out for r in rows), ZERO),
+    )
+
+
+def years_with_activity() -> list[FinancialYear]:
+    """Financial years from the earliest grant start to the latest grant end."""
+    first, last = db.session.execute(
+        select(func.min(Grant.starts_on), func.max(Grant.ends_on))
+    ).one()
+    if first is None:
+        return []
+    start = FinancialYear.containing(first).starts
+    end = FinancialYear.containing(last).starts
+    return [FinancialYear(year) for year in range(start, end + 1)]
+
+
+# --- one grant's income --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncomePosition:
+    """A grant's money in against its spend and its schedule."""
+
+    received: Decimal
+    expected: Decimal
+    expected_to_date: Decimal
+    spent: Decimal
+    #: Net transfers into the fund (negative: out).
+    transfers: Decimal = ZERO
+
+    @property
+    def cash(self) -> Decimal:
+        """Received less spent plus net transfers: the fund's balance now (negative: the
+        charity is paying ahead of the funder's money)."""
+        return self.received - self.spent + self.transfers
+
+    @property
+    def behind_schedule(self) -> Decimal:
+        """Expected by today but not yet received (0 when on or ahead of schedule)."""
+        return max(self.expected_to_date - self.received, ZERO)
+
+
+def income_position(grant_id: int, today: date) -> IncomePosition:
+    received = db.session.scalar(
+        select(func.coalesce(func.sum(pence_of(GrantReceipt.amount)), 0)).where(
+            GrantReceipt.grant_id == grant_id
+        )
+    )
+    expected, expected_to_date = db.session.execute(
+        select(
+            func.coalesce(func.sum(pence_of(ExpectedIncome.amount)), 0),
+            func.coalesce(
+                func.sum(
+                    case(
+                        (
+                            ExpectedIncome.due_on <= today,
+                            pence_of(ExpectedIncome.amount),
+                        ),
+                        else_=0,
+                    )
+                ),
+                0,
+            ),
+        ).where(ExpectedIncome.grant_id == grant_id)
+    ).one()
+    spent = db.session.scalar(
+        select(func.coalesce(func.sum(pence_of(Disbursement.amount)), 0)).where(
+            Disbursement.grant_id == grant_id
+        )
+    )
+    into, out = db.session.execute(
+        select(
+            func.coalesce(
+                func.sum(
+                    case(
+                        (
+                            FundTransfer.to_grant_id == grant_id,
+                            pence_of(FundTransfer.amount),
+                        ),
+                        else_=0,
+                    )
+                ),
+                0,
+            ),
+            func.coalesce(
+                func.sum(
+                    case(
+                        (
+                            FundTransfer.from_grant_id == grant_id,
+                            pence_of(FundTransfer.amount),
+                        ),
+                        else_=0,
+                    )
+                ),
+                0,
+            ),
+        ).where(
+            or_(
+                FundTransfer.to_grant_id == grant_id,
+                FundTransfer.from_grant_id == grant_id,
+            )
+        )
+    ).one()
+    return IncomePosition(
+        from_pence(received),
+        from_pence(expected),
+        from_pence(expected_to_date),
+        from_pence(spent),
+        from_pence(into - out),
+    )
+
+
+def receipts(grant_id: int) -> list[GrantReceipt]:
+    return list(
+        db.session.scalars(
+            select(GrantReceipt)
+            .where(GrantReceipt.grant_id == grant_id)
+            .order_by(GrantReceipt.received_on, GrantReceipt.id)
+        )
+    )
+
+
+def schedule(grant_id: int) -> list[ExpectedIncome]:
+    return list(
+        db.session.scalars(
+            select(ExpectedIncome)
+            .where(ExpectedIncome.grant_id == grant_id)
+            .order_by(ExpectedIncome.due_on, ExpectedIncome.id)
+        )
+    )
+
+
+def transfers(grant_id: int) -> list[FundTransfer]:
+    """Transfers into or out of the grant's fund, oldest first."""
+    return list(
+        db.session.scalars(
+            select(FundTransfer)
+            .options(
+                joinedload(FundTransfer.from_grant), joinedload(FundTransfer.to_grant)
+            )
+            .where(
+                or_(
+                    FundTransfer.from_grant_id == grant_id,
+                    FundTransfer.to_grant_id == grant_id,
+                )
+            )
+            .order_by(FundTransfer.transferred_on, FundTransfer.id)
+        )
+    )
+
+
+def other_grants(grant_id: int) -> list[tuple[int, str]]:
+    return [
+        (gid, f"{reference}: {title}")
+        for gid, reference, title in db.session.execute(
+            select(Grant.id, Grant.reference, Grant.title)
+            .where(Grant.id != grant_id)
+            .order_by(Grant.reference)
+        )
+    ]
