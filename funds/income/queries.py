@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from funds.extensions import db
@@ -89,98 +89,96 @@ class Movement:
         return self.brought_forward + self.income - self.expenditure + self.transfers
 
 
-def _flows():
-    """Every movement of money as (grant, day, kind, signed pence): receipts, spend and
-    each side of a transfer."""
-    receipts = select(
-        GrantReceipt.grant_id.label("grant_id"),
-        GrantReceipt.received_on.label("day"),
-        literal("income").label("kind"),
-        pence_of(GrantReceipt.amount).label("pence"),
+def _sums(grant_column, day_column, amount_column, year: FinancialYear, *where):
+    """Per grant: (pence before the year, pence during it) of one kind of flow, in one
+    GROUP BY (each source summed on its own: no union of every line to materialise)."""
+    pence = pence_of(amount_column)
+    rows = db.session.execute(
+        select(
+            grant_column,
+            func.coalesce(func.sum(case((day_column < year.starts_on, pence))), 0),
+            func.coalesce(
+                func.sum(
+                    case(
+                        (
+                            and_(
+                                day_column >= year.starts_on,
+                                day_column <= year.ends_on,
+                            ),
+                            pence,
+                        )
+                    )
+                ),
+                0,
+            ),
+        )
+        .where(grant_column.is_not(None), *where)
+        .group_by(grant_column)
     )
-    spend = select(
-        Disbursement.grant_id,
-        Disbursement.awarded_on,
-        literal("expenditure"),
-        pence_of(Disbursement.amount),
-    )
-    into = select(
-        FundTransfer.to_grant_id,
-        FundTransfer.transferred_on,
-        literal("in"),
-        pence_of(FundTransfer.amount),
-    ).where(FundTransfer.to_grant_id.is_not(None))
-    out = select(
-        FundTransfer.from_grant_id,
-        FundTransfer.transferred_on,
-        literal("out"),
-        pence_of(FundTransfer.amount),
-    ).where(FundTransfer.from_grant_id.is_not(None))
-    return union_all(receipts, spend, into, out).subquery()
+    return {grant_id: (int(before), int(during)) for grant_id, before, during in rows}
 
 
 def fund_movements(
     year: FinancialYear, *, grant_id: int | None = None
 ) -> list[Movement]:
-    """The fund note for ``year``: one row per grant (every grant that existed by the
-    year's end, or just ``grant_id``), in one aggregate."""
-    flows = _flows()
-    before = flows.c.day < year.starts_on
-    during = and_(flows.c.day >= year.starts_on, flows.c.day <= year.ends_on)
-    signed = case(
-        (flows.c.kind.in_(("income", "in")), flows.c.pence),
-        else_=-flows.c.pence,
+    """The fund note for ``year``: one row per grant (every grant that started by the
+    year's end, or just ``grant_id``). Each kind of flow is one SQL aggregate per grant;
+    the rows add up those few sums."""
+    grants = select(Grant.id, Grant.reference, Grant.title).where(
+        Grant.starts_on <= year.ends_on
     )
-
-    def during_sum(kind: str):
-        return func.coalesce(
-            func.sum(case((and_(during, flows.c.kind == kind), flows.c.pence))), 0
-        )
-
-    sums = (
-        select(
-            flows.c.grant_id.label("grant_id"),
-            func.coalesce(func.sum(case((before, signed))), 0).label("bf"),
-            during_sum("income").label("income"),
-            during_sum("expenditure").label("expenditure"),
-            during_sum("in").label("t_in"),
-            during_sum("out").label("t_out"),
-        )
-        .group_by(flows.c.grant_id)
-        .subquery()
-    )
-    query = (
-        select(
-            Grant.id,
-            Grant.reference,
-            Grant.title,
-            func.coalesce(sums.c.bf, 0),
-            func.coalesce(sums.c.income, 0),
-            func.coalesce(sums.c.expenditure, 0),
-            func.coalesce(sums.c.t_in, 0),
-            func.coalesce(sums.c.t_out, 0),
-        )
-        .outerjoin(sums, sums.c.grant_id == Grant.id)
-        .where(Grant.starts_on <= year.ends_on)
-        .order_by(Grant.reference)
-    )
+    narrow: list = []
     if grant_id is not None:
-        query = query.where(Grant.id == grant_id)
-    return [
-        Movement(
-            grant_id=gid,
-            reference=reference,
-            title=title,
-            brought_forward=from_pence(bf),
-            income=from_pence(income),
-            expenditure=from_pence(expenditure),
-            transfers_in=from_pence(t_in),
-            transfers_out=from_pence(t_out),
+        grants = grants.where(Grant.id == grant_id)
+    income = _sums(
+        GrantReceipt.grant_id,
+        GrantReceipt.received_on,
+        GrantReceipt.amount,
+        year,
+        *([GrantReceipt.grant_id == grant_id] if grant_id is not None else narrow),
+    )
+    spend = _sums(
+        Disbursement.grant_id,
+        Disbursement.awarded_on,
+        Disbursement.amount,
+        year,
+        *([Disbursement.grant_id == grant_id] if grant_id is not None else narrow),
+    )
+    into = _sums(
+        FundTransfer.to_grant_id,
+        FundTransfer.transferred_on,
+        FundTransfer.amount,
+        year,
+        *([FundTransfer.to_grant_id == grant_id] if grant_id is not None else narrow),
+    )
+    out = _sums(
+        FundTransfer.from_grant_id,
+        FundTransfer.transferred_on,
+        FundTransfer.amount,
+        year,
+        *([FundTransfer.from_grant_id == grant_id] if grant_id is not None else narrow),
+    )
+    rows = []
+    for gid, reference, title in db.session.execute(grants.order_by(Grant.reference)):
+        i_before, i_during = income.get(gid, (0, 0))
+        s_before, s_during = spend.get(gid, (0, 0))
+        t_in_before, t_in = into.get(gid, (0, 0))
+        t_out_before, t_out = out.get(gid, (0, 0))
+        rows.append(
+            Movement(
+                grant_id=gid,
+                reference=reference,
+                title=title,
+                brought_forward=from_pence(
+                    i_before - s_before + t_in_before - t_out_before
+                ),
+                income=from_pence(i_during),
+                expenditure=from_pence(s_during),
+                transfers_in=from_pence(t_in),
+                transfers_out=from_pence(t_out),
+            )
         )
-        for gid, reference, title, bf, income, expenditure, t_in, t_out in (
-            db.session.execute(query)
-        )
-    ]
+    return rows
 
 
 def movement_totals(rows: list[Movement]) -> Movement:
