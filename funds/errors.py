@@ -56,6 +56,12 @@ def add_problems(form, problems: list[FundsError]) -> None:
         apply_to_form(form, problem)
 
 
+def status_for(error: FundsError) -> int:
+    """The status of a page re-shown with a service's error: 409 when it clashes with
+    what is recorded, 422 for input that breaks a rule."""
+    return 409 if isinstance(error, Conflict) else 422
+
+
 def apply_to_form(form, error: FundsError) -> None:
     """Show a service's error on the matching form field, or on the form as a whole."""
     field = getattr(form, error.field, None) if error.field else None

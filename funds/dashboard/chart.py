@@ -45,9 +45,10 @@ def spend_chart(
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / len(rows)
 
-    def y(value: Decimal) -> float:
+    def y(value: Decimal) -> Decimal:
+        """The height of ``value`` in the drawing (a coordinate, to a tenth of a pixel)."""
         value = max(value, Decimal(0))
-        return round(TOP + plot_h - float(value / top) * plot_h, 1)
+        return (TOP + plot_h - value / top * plot_h).quantize(Decimal("0.1"))
 
     shown = [row for row in rows if not row.future] or rows[:1]
     last = shown[-1]

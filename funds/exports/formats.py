@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -134,7 +135,7 @@ def reference(line: PaymentLine) -> str:
     return paid
 
 
-class AccountingFormat:
+class AccountingFormat(ABC):
     """One accounting system's import file."""
 
     key: str = ""
@@ -150,9 +151,9 @@ class AccountingFormat:
     def limits(self) -> Limits:
         return Limits()
 
+    @abstractmethod
     def groups(self, lines: Iterable[PaymentLine], ctx: Context) -> Iterator[list]:
         """Rows in groups that must stay in one file (a bill, a journal)."""
-        raise NotImplementedError
 
 
 class XeroBills(AccountingFormat):

@@ -11,7 +11,7 @@ from funds.auth.decorators import recent_login_required
 from funds.balances import available_to_award, voucher_stock
 from funds.disbursements.queries import Cursor, ledger_page
 from funds.downloads import Column, audited_download
-from funds.errors import Conflict, FundsError, apply_to_form
+from funds.errors import FundsError, apply_to_form, status_for
 from funds.extensions import db
 from funds.grants.forms import (
     BudgetLineForm,
@@ -44,10 +44,6 @@ bp = Blueprint("grants", __name__)
 
 def _actor():
     return current_user._get_current_object()
-
-
-def _status_for(error: FundsError) -> int:
-    return 409 if isinstance(error, Conflict) else 422
 
 
 @bp.route("/")
@@ -120,7 +116,7 @@ def new():
         except FundsError as error:
             db.session.rollback()
             apply_to_form(form, error)
-            return render_template("grants/new.html", form=form), _status_for(error)
+            return render_template("grants/new.html", form=form), status_for(error)
         db.session.commit()
         flash(f"Grant {grant.reference} has been set up", "success")
         return redirect(url_for("grants.detail", grant_id=grant.id))
@@ -221,7 +217,7 @@ def edit(grant_id: int):
             grant = db.get_or_404(Grant, grant_id)
             return render_template(
                 "grants/edit.html", form=form, grant=grant
-            ), _status_for(error)
+            ), status_for(error)
         db.session.commit()
         flash("The grant's details have been saved", "success")
         return redirect(url_for("grants.detail", grant_id=grant.id))
@@ -245,7 +241,7 @@ def change_total(grant_id: int):
         except FundsError as error:
             db.session.rollback()
             apply_to_form(form, error)
-            status = _status_for(error)
+            status = status_for(error)
         else:
             db.session.commit()
             flash("The grant's total has been changed", "success")
@@ -281,7 +277,7 @@ def budget_line(grant_id: int):
         except FundsError as error:
             db.session.rollback()
             apply_to_form(form, error)
-            status = _status_for(error)
+            status = status_for(error)
         else:
             db.session.commit()
             flash("The budget line has been saved", "success")

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from funds.downloads import FORMATS, Column, audited_download
-from funds.errors import Conflict, FundsError, apply_to_form
+from funds.errors import FundsError, apply_to_form, status_for
 from funds.extensions import db
 from funds.income import queries, services
 from funds.income.forms import ExpectedForm, ReceiptForm, TransferForm
@@ -19,10 +19,6 @@ bp = Blueprint("income", __name__)
 
 def _actor():
     return current_user._get_current_object()
-
-
-def _status_for(error: FundsError) -> int:
-    return 409 if isinstance(error, Conflict) else 422
 
 
 def _year_from(value: str | None) -> queries.FinancialYear:
@@ -81,7 +77,7 @@ def new_receipt(grant_id: int):
         except FundsError as error:
             db.session.rollback()
             apply_to_form(form, error)
-            status = _status_for(error)
+            status = status_for(error)
         else:
             db.session.commit()
             flash("The receipt has been recorded", "success")
@@ -151,7 +147,7 @@ def new_transfer(grant_id: int):
         except FundsError as error:
             db.session.rollback()
             apply_to_form(form, error)
-            status = _status_for(error)
+            status = status_for(error)
         else:
             db.session.commit()
             flash("The transfer has been recorded", "success")
