@@ -39,6 +39,15 @@ def default_config(app: Flask) -> dict:
         "JOB_STALE_SECONDS": 30,
         # The month the financial year starts (4: April), for the fund movements.
         "FINANCIAL_YEAR_START_MONTH": 4,
+        # Evidence files (receipts, invoices): kept here, outside static/, under random
+        # names; each file at most EVIDENCE_MAX_BYTES.
+        "EVIDENCE_DIR": os.path.join(app.instance_path, "evidence"),
+        "EVIDENCE_MAX_BYTES": 8 * 1024 * 1024,
+        # Virus scanning through a running clamd: a Unix socket path, or host:port.
+        # None: files are not scanned (and are marked so).
+        "CLAMD_ADDRESS": None,
+        # Admin, manager and finance users must set up and use a second sign-in step.
+        "REQUIRE_TWO_FACTOR": False,
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 500 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -9,6 +9,7 @@ from funds.models.disbursement import (
     Disbursement,
     DisbursementPayment,
 )
+from funds.models.evidence import EvidenceFile, EvidenceKind, ScanStatus
 from funds.models.finance import ExpectedIncome, FundTransfer, GrantReceipt, PaymentRun
 from funds.models.funder import HSF_CATEGORIES, Funder, FunderCategory
 from funds.models.funder_return import (
@@ -34,13 +35,30 @@ from funds.models.imports import (
 from funds.models.job import Job, JobStatus
 from funds.models.login_failure import LoginFailure
 from funds.models.organisation import OrganisationSettings
+from funds.models.privacy import (
+    ErasureLog,
+    RecordKind,
+    RetentionEvent,
+    RetentionHold,
+    RetentionRule,
+)
 from funds.models.people import Disability, Ethnicity, Gender, Household, YoungPerson
 from funds.models.taxonomy import ItemType, ItemTypeMapping, SpendCategory
 from funds.models.team import Team
+from funds.models.two_factor import RecoveryCode
 from funds.models.user import Role, User
 from funds.models.voucher import Voucher, VoucherBatch, VoucherStatus
 
 __all__ = [
+    "EvidenceFile",
+    "EvidenceKind",
+    "ScanStatus",
+    "ErasureLog",
+    "RecordKind",
+    "RetentionEvent",
+    "RetentionHold",
+    "RetentionRule",
+    "RecoveryCode",
     "PaymentRun",
     "GrantReceipt",
     "FundTransfer",

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from funds.models.append_only import make_append_only
+from funds.models.append_only import make_redactable
 from funds.models.base import Base, UTCDateTime, utcnow
 from funds.models.user import User
 
@@ -30,6 +30,9 @@ class AuditEvent(Base):
     after: Mapped[dict | None] = mapped_column(JSON)
     #: Address of the request, where there was one.
     ip: Mapped[str | None] = mapped_column(String(45))
+    #: Set when an erasure blanked a person's values in ``before``/``after`` (the only
+    #: change the database allows to an audit event).
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     actor: Mapped[User | None] = relationship()
 
@@ -39,4 +42,6 @@ class AuditEvent(Base):
         )
 
 
-make_append_only(AuditEvent.__table__)
+#: What an erasure may blank; who acted, what, on which record and when always stay.
+AUDIT_REDACTABLE = ["before", "after"]
+make_redactable(AuditEvent.__table__, AUDIT_REDACTABLE)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from funds.models.append_only import make_append_only
+from funds.models.append_only import make_append_only, make_redactable
 from funds.models.base import Base, UTCDateTime, db_enum, utcnow
 from funds.models.grant import Grant
 from funds.models.people import Household, YoungPerson
@@ -136,6 +136,8 @@ class Disbursement(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set when an erasure blanked the free text (LEDGER_REDACTABLE) of this line.
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     grant: Mapped[Grant] = relationship()
     item_type: Mapped[ItemType] = relationship()
@@ -170,5 +172,7 @@ class DisbursementPayment(Base):
     )
 
 
-make_append_only(Disbursement.__table__)
+#: Free text an erasure may blank on a person's awards; amounts, dates and links stay.
+LEDGER_REDACTABLE = ["notes", "method_reason", "reason"]
+make_redactable(Disbursement.__table__, LEDGER_REDACTABLE)
 make_append_only(DisbursementPayment.__table__)

@@ -53,6 +53,7 @@ class Grant(Base):
             "forecast_tolerance BETWEEN 0 AND 100", name="tolerance_percent"
         ),
         *money_checks("total_pence", positive=True),
+        *money_checks("evidence_required_above_pence", non_negative=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +90,10 @@ class Grant(Base):
     #: grant shows as underspending.
     forecast_tolerance: Mapped[int] = mapped_column(
         default=DEFAULT_TOLERANCE, server_default=str(DEFAULT_TOLERANCE)
+    )
+    #: Awards above this amount need an evidence file (None: no rule).
+    evidence_required_above: Mapped[Decimal | None] = mapped_column(
+        "evidence_required_above_pence", Money
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

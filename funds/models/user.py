@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, String
+from sqlalchemy import BigInteger, Enum, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from funds.models.base import Base, UTCDateTime, utcnow
@@ -68,6 +68,12 @@ class User(UserMixin, Base):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The TOTP secret (base32) once the second step is set up; None until then.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: When the user confirmed their authenticator app (the second step is on from then).
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last 30-second step accepted, so a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     def get_id(self) -> str:
         return self.session_token

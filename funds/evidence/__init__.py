@@ -1,0 +1,1 @@
+"""Evidence files: receipts, invoices and agreements attached to ledger records."""
