@@ -35,6 +35,7 @@ from funds.models.imports import (
 from funds.models.job import Job, JobStatus
 from funds.models.login_failure import LoginFailure
 from funds.models.organisation import OrganisationSettings
+from funds.models.people import Disability, Ethnicity, Gender, Household, YoungPerson
 from funds.models.privacy import (
     ErasureLog,
     RecordKind,
@@ -42,7 +43,6 @@ from funds.models.privacy import (
     RetentionHold,
     RetentionRule,
 )
-from funds.models.people import Disability, Ethnicity, Gender, Household, YoungPerson
 from funds.models.taxonomy import ItemType, ItemTypeMapping, SpendCategory
 from funds.models.team import Team
 from funds.models.two_factor import RecoveryCode

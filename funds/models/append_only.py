@@ -93,6 +93,8 @@ def make_redactable(table: Table, redactable: list[str]) -> None:
     """Like make_append_only, with the single redaction redactable_statements allows."""
     columns = [column.name for column in table.columns]
     for dialect in ("sqlite", "postgresql"):
-        for statement in redactable_statements(table.name, columns, redactable, dialect):
+        for statement in redactable_statements(
+            table.name, columns, redactable, dialect
+        ):
             ddl = DDL(statement.replace("%", "%%")).execute_if(dialect=dialect)
             event.listen(table, "after_create", ddl)

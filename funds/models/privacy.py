@@ -51,7 +51,9 @@ class RetentionRule(Base):
     """How long one kind of record is kept: ``months`` after ``event``."""
 
     __tablename__ = "retention_rules"
-    __table_args__ = (CheckConstraint("months BETWEEN 0 AND 1200", name="months_range"),)
+    __table_args__ = (
+        CheckConstraint("months BETWEEN 0 AND 1200", name="months_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[RecordKind] = mapped_column(db_enum(RecordKind), unique=True)
