@@ -30,6 +30,7 @@ from funds.admin.services import (
     reset_password,
 )
 from funds.auth.decorators import recent_login_required
+from funds.auth.two_factor import reset_two_factor
 from funds.downloads import Column, audited_download
 from funds.errors import FundsError, apply_to_form
 from funds.extensions import db
@@ -157,6 +158,22 @@ def enable_user_view(user_id: int):
 def reset_password_view(user_id: int):
     actor = current_user._get_current_object()
     return _act(user_id, lambda person, form: reset_password(person, actor=actor), "")
+
+
+@bp.route(
+    "/users/<int:user_id>/reset-two-step",
+    methods=["POST"],
+    endpoint="reset_two_factor",
+)
+@recent_login_required("admin.user")
+def reset_two_factor_view(user_id: int):
+    actor = current_user._get_current_object()
+    return _act(
+        user_id,
+        lambda person, form: reset_two_factor(person, actor=actor),
+        "{name}'s two-step sign-in has been reset: they now sign in with their "
+        "password, and have been signed out everywhere",
+    )
 
 
 @bp.route("/audit")

@@ -61,12 +61,20 @@ def login_throttled(*, email: str, ip: str) -> bool:
     return by_ip >= limit * 4
 
 
-def _record_failure(*, email: str, ip: str, user: User | None, reason: str) -> None:
+def record_login_failure(
+    *,
+    email: str,
+    ip: str,
+    user: User | None,
+    reason: str,
+    action: str = "auth.login_failed",
+) -> None:
+    """Count one failed attempt (a password or a second-step code) and audit it."""
     window: timedelta = current_app.config["LOGIN_FAILURE_WINDOW"]
     db.session.execute(delete(LoginFailure).where(LoginFailure.at < utcnow() - window))
     db.session.add(LoginFailure(email_key=_email_key(email), ip=ip[:45]))
     record_event(
-        "auth.login_failed",
+        action,
         actor=None,
         obj=user,
         after={"reason": reason, "email_key": _email_key(email)[:16]},
@@ -90,22 +98,36 @@ def authenticate(email: str, password: str, *, ip: str) -> User:
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         spend_verification_time(password)
-        _record_failure(email=email, ip=ip, user=None, reason="unknown email")
+        record_login_failure(email=email, ip=ip, user=None, reason="unknown email")
         raise LoginRefused(BAD_CREDENTIALS)
     if not verify_password(user.password_hash, password):
-        _record_failure(email=email, ip=ip, user=user, reason="wrong password")
+        record_login_failure(email=email, ip=ip, user=user, reason="wrong password")
         raise LoginRefused(BAD_CREDENTIALS)
     if user.disabled:
-        _record_failure(email=email, ip=ip, user=user, reason="disabled")
+        record_login_failure(email=email, ip=ip, user=user, reason="disabled")
         raise LoginRefused(BAD_CREDENTIALS)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    if user.totp_enabled_at is not None:
+        # Not signed in yet: the second step finishes it. Earlier failures still count,
+        # so the right password does not buy more guesses at the code.
+        record_event("auth.two_factor.challenge", actor=None, obj=user)
+        return user
+    finish_login(user)
+    return user
+
+
+def finish_login(user: User, *, second_step: str | None = None) -> None:
+    """The sign-in succeeded: note when, forget the failures, audit it.
+
+    :param second_step: how the second step was passed ("app" or "recovery code").
+    """
     user.last_login_at = utcnow()
     db.session.execute(
-        delete(LoginFailure).where(LoginFailure.email_key == _email_key(email))
+        delete(LoginFailure).where(LoginFailure.email_key == _email_key(user.email))
     )
-    record_event("auth.login", actor=user, obj=user)
-    return user
+    after = {"two_factor": True, "method": second_step} if second_step else None
+    record_event("auth.login", actor=user, obj=user, after=after)
 
 
 @writes

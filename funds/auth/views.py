@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from urllib.parse import urlsplit
 
@@ -32,9 +33,16 @@ from funds.auth.services import (
     confirm_password,
     end_session,
 )
+from funds.auth.two_factor import (
+    PENDING_SECONDS,
+    confirm_password_and_code,
+    has_two_factor,
+    must_enrol,
+)
+from funds.auth.two_factor_forms import ConfirmWithCodeForm
 from funds.errors import FundsError, apply_to_form
 from funds.extensions import db, limiter
-from funds.models import Role
+from funds.models import Role, User
 
 bp = Blueprint("auth", __name__)
 
@@ -60,6 +68,43 @@ def start_session(user) -> None:
     login_user(user)
     session.permanent = True
     session["auth_at"] = time.time()
+
+
+#: The session key of a sign-in waiting for its second step (never a signed-in user).
+PENDING_KEY = "two_factor_pending"
+
+
+def begin_second_step(user, target: str | None) -> None:
+    """A correct password from a user with a second step: the session holds only who and
+    when (and the user's current session token, so a reset or sign-out elsewhere ends it)."""
+    session.clear()
+    session[PENDING_KEY] = {
+        "user_id": user.id,
+        "token": user.session_token,
+        "at": time.time(),
+        "next": target,
+    }
+
+
+def pending_sign_in() -> tuple[User, str | None] | None:
+    """The user waiting for a second step and where they were going, or None (nothing
+    pending, expired after PENDING_SECONDS, or the account changed since)."""
+    marker = session.get(PENDING_KEY)
+    if not isinstance(marker, dict):
+        return None
+    at, user_id, token = marker.get("at"), marker.get("user_id"), marker.get("token")
+    fresh = isinstance(at, (int, float)) and 0 <= time.time() - at <= PENDING_SECONDS
+    user = db.session.get(User, user_id) if fresh and isinstance(user_id, int) else None
+    if (
+        user is None
+        or user.disabled
+        or not has_two_factor(user)
+        or not isinstance(token, str)
+        or not hmac.compare_digest(token, user.session_token)
+    ):
+        session.pop(PENDING_KEY, None)
+        return None
+    return user, safe_next(marker.get("next"))
 
 
 def _login_limit_key():
@@ -88,8 +133,14 @@ def login():
             form.form_errors.append(error.message)
             return render_template("auth/login.html", form=form), 401
         db.session.commit()
+        target = safe_next(request.args.get("next"))
+        if has_two_factor(user):
+            begin_second_step(user, target)
+            return redirect(url_for("two_factor.code"))
         start_session(user)
-        return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+        if must_enrol(user):
+            return redirect(url_for("two_factor.enrol"))
+        return redirect(target or url_for("main.index"))
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
 
@@ -161,11 +212,21 @@ def change_password():
 
 @bp.route("/account/confirm", methods=["GET", "POST"])
 def confirm():
-    form = ConfirmPasswordForm()
+    user = current_user._get_current_object()
+    second_step = has_two_factor(user)
+    form = ConfirmWithCodeForm() if second_step else ConfirmPasswordForm()
     target = safe_next(request.args.get("next")) or url_for("main.index")
     if form.validate_on_submit():
         try:
-            confirm_password(current_user._get_current_object(), form.password.data)
+            if second_step:
+                confirm_password_and_code(
+                    user.id,
+                    password=form.password.data,
+                    code=form.code.data,
+                    ip=request.remote_addr or "",
+                )
+            else:
+                confirm_password(user, form.password.data)
         except FundsError as error:
             db.session.commit()
             apply_to_form(form, error)
