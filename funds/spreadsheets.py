@@ -98,6 +98,23 @@ def _check_members(archive: zipfile.ZipFile, limits: Limits, field: str) -> set[
     return names
 
 
+def check_workbook_zip(data: bytes, limits: Limits, field: str) -> dict[str, bytes]:
+    """The one zip-bomb and macro check for any uploaded workbook (imports use it through
+    _check_xlsx, evidence files directly): members, unpacked size and ratios are checked
+    from the zip's directory before anything is unpacked. Returns the two small parts a
+    caller may look in: ``[Content_Types].xml`` and ``xl/workbook.xml`` (empty if missing).
+    """
+    with _open_zip(data, field) as archive:
+        names = _check_members(archive, limits, field)
+        parts = {}
+        for name in ("[Content_Types].xml", "xl/workbook.xml"):
+            try:
+                parts[name] = archive.read(name) if name in names else b""
+            except Exception as error:  # a damaged member
+                raise _refuse(_UNREADABLE, field) from error
+        return parts
+
+
 class _Refused(Exception):
     """Raised inside the XML scan: a DTD or an entity declaration."""
 

@@ -37,9 +37,10 @@ from funds.disbursements.services import (
 )
 from funds.downloads import Column, audited_download
 from funds.errors import FundsError, NotAllowed, add_problems, apply_to_form
+from funds.evidence.queries import panel as evidence_panel
 from funds.extensions import db
 from funds.locks import active_lock
-from funds.models import Grant
+from funds.models import EvidenceKind, Grant
 from funds.money import format_money
 from funds.people.queries import teams
 from funds.permissions import can_see_names
@@ -228,6 +229,7 @@ def session(session_id: int):
         summary=summary,
         session=session,
         lock=active_lock(session.grant_id, session.held_on),
+        evidence=evidence_panel(EvidenceKind.SESSION, session.id),
     )
 
 

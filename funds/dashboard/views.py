@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from funds.dashboard import queries
 from funds.dashboard.chart import spend_chart
+from funds.evidence.queries import missing_evidence_count
 from funds.permissions import RETURN_READERS
 
 bp = Blueprint("dashboard", __name__)
@@ -34,6 +35,7 @@ def home():
         returns_due=queries.returns_due(positions, today) if finance else [],
         unpaid=queries.unpaid_awards() if finance else None,
         locks=queries.locked_periods() if finance else [],
+        missing_evidence=missing_evidence_count(),
         expiring_days=queries.EXPIRING_DAYS,
         ending_days=queries.ENDING_DAYS,
         returns_days=queries.RETURNS_DUE_DAYS,

@@ -407,6 +407,19 @@ class LedgerFilterForm(FlaskForm):
         "Budget line", message="Choose a budget line from the list"
     )
     recorded_by = _choice_field("Recorded by", message="Choose a person from the list")
+    evidence = SelectField(
+        "Evidence",
+        default="",
+        choices=[
+            SelectChoice("", "Any"),
+            SelectChoice(
+                "missing", "Missing: a receipt is needed and none is attached"
+            ),
+        ],
+        widget=GovSelect(),
+        invalid_choice_message="Choose an evidence option from the list",
+        invalid_value_message="Choose an evidence option from the list",
+    )
 
     def set_choices(
         self, grants, categories, items, budget_lines=(), recorders=()
@@ -459,5 +472,6 @@ def read_filter(args) -> tuple[LedgerFilterForm, LedgerFilter | None]:
         else None,
         budget_line_id=form.budget_line.data,
         created_by_id=form.recorded_by.data,
+        evidence_missing=True if form.evidence.data == "missing" else None,
     )
     return form, filters

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
+from funds.evidence.queries import missing_evidence
 from funds.extensions import db
 from funds.models import (
     BudgetLine,
@@ -54,6 +55,8 @@ class LedgerFilter:
     budget_line_id: int | None = None
     #: Who recorded the line.
     created_by_id: int | None = None
+    #: True: only awards missing their evidence (funds.evidence.queries).
+    evidence_missing: bool | None = None
 
     @property
     def active(self) -> bool:
@@ -112,6 +115,8 @@ def _conditions(filters: LedgerFilter) -> list:
         conditions.append(Disbursement.young_person_id == filters.young_person_id)
     if filters.payment_status is not None:
         conditions.append(condition(filters.payment_status))
+    if filters.evidence_missing:
+        conditions.append(missing_evidence())
     if filters.supplier is not None:
         # lower() on both sides, so that each engine folds case the same way for both.
         conditions.append(

@@ -55,8 +55,9 @@ from funds.disbursements.services import (
 )
 from funds.downloads import Column, download
 from funds.errors import FundsError, NotAllowed, add_problems, apply_to_form
+from funds.evidence.queries import panel as evidence_panel
 from funds.extensions import db
-from funds.models import AccessRoute, DeliveryMethod
+from funds.models import AccessRoute, DeliveryMethod, EvidenceKind
 from funds.money import format_money
 from funds.payment_status import PaymentStatus
 from funds.permissions import can_see_names
@@ -77,6 +78,7 @@ FILTER_FIELDS = (
     "delivery_method",
     "budget_line",
     "recorded_by",
+    "evidence",
 )
 
 
@@ -317,6 +319,9 @@ def detail(disbursement_id: int):
             formdata=None, data={"reversed_on": _reversal_day(story)}
         ),
         paid_form=PaidForm(formdata=None, data={"paid_on": date.today()}),
+        evidence=None
+        if story.line.is_reversal
+        else evidence_panel(EvidenceKind.AWARD, story.line.id),
     )
 
 

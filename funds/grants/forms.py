@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
@@ -265,6 +266,13 @@ class EditGrantForm(_PeriodMixin, _AccountsMixin, FlaskForm):
         invalid_choice_message="Choose whether the grant is open or closed",
     )
     max_award = _max_award_field()
+    evidence_required_above = MoneyField(
+        "Receipts needed for awards above (optional)",
+        minimum=Decimal("0"),
+        description="Awards above this amount are listed as missing evidence until a "
+        "receipt or invoice is attached. Enter 0 for every award; leave it empty for "
+        "no rule.",
+    )
     notes = _notes()
 
     def __init__(self, *args, **kwargs):

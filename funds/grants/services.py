@@ -480,9 +480,11 @@ def update_grant(
     accounts_code=_KEEP,
     return_due_on=_KEEP,
     forecast_tolerance=_KEEP,
+    evidence_required_above=_KEEP,
 ) -> None:
     """Change a grant's details (not its total: see change_grant_total). The accounts
-    code, return due date and forecast tolerance keep their values unless given.
+    code, return due date, forecast tolerance and evidence rule keep their values unless
+    given (``evidence_required_above=None``: no rule).
 
     :raises ValidationError: when the new period would leave recorded spend outside it.
     """
@@ -525,6 +527,12 @@ def update_grant(
         grant.return_due_on = return_due_on
     if forecast_tolerance is not _KEEP:
         grant.forecast_tolerance = forecast_tolerance
+    if evidence_required_above is not _KEEP:
+        if evidence_required_above is not None and evidence_required_above < 0:
+            raise ValidationError(
+                "Enter an amount of £0.00 or more", field="evidence_required_above"
+            )
+        grant.evidence_required_above = evidence_required_above
     db.session.flush()
     after = _grant_values(grant)
     changed = {k: v for k, v in after.items() if before.get(k) != v}
@@ -696,6 +704,7 @@ def _grant_values(grant: Grant) -> dict:
         "status": grant.status,
         "notes": grant.notes,
         "max_award": grant.max_award,
+        "evidence_required_above": grant.evidence_required_above,
         "accounts_code": grant.accounts_code,
         "return_due_on": grant.return_due_on,
         "forecast_tolerance": grant.forecast_tolerance,

@@ -12,6 +12,7 @@ from funds.balances import available_to_award, voucher_stock
 from funds.disbursements.queries import Cursor, ledger_page
 from funds.downloads import Column, audited_download
 from funds.errors import FundsError, apply_to_form, status_for
+from funds.evidence.queries import panel as evidence_panel
 from funds.extensions import db
 from funds.grants.forms import (
     BudgetLineForm,
@@ -37,7 +38,8 @@ from funds.grants.services import (
     set_budget_line,
     update_grant,
 )
-from funds.models import BudgetControl, BudgetLine, Grant, GrantStatus
+from funds.models import BudgetControl, BudgetLine, EvidenceKind, Grant, GrantStatus
+from funds.privacy.holds import active_hold
 
 bp = Blueprint("grants", __name__)
 
@@ -160,6 +162,7 @@ def detail(grant_id: int):
         "grants/detail.html",
         grant=grant,
         summary=summary,
+        hold=active_hold(grant),
         stock=voucher_stock(grant.id),
         available=available_to_award(grant),
         today=date.today(),
@@ -171,6 +174,7 @@ def detail(grant_id: int):
         page=page,
         next_url=next_url,
         first_url=first_url if "after" in request.args else None,
+        evidence=evidence_panel(EvidenceKind.AGREEMENT, grant.id),
     ), status
 
 
@@ -187,6 +191,7 @@ def edit(grant_id: int):
             "status": grant.status.value,
             "notes": grant.notes,
             "max_award": grant.max_award,
+            "evidence_required_above": grant.evidence_required_above,
             "accounts_code": grant.accounts_code,
             "return_due_on": grant.return_due_on,
             "forecast_tolerance": grant.forecast_tolerance,
@@ -210,6 +215,7 @@ def edit(grant_id: int):
                 accounts_code=form.accounts_code.data,
                 return_due_on=form.return_due_on.data,
                 forecast_tolerance=form.forecast_tolerance.data,
+                evidence_required_above=form.evidence_required_above.data,
             )
         except FundsError as error:
             db.session.rollback()

@@ -19,8 +19,16 @@ from wtforms.fields.choices import SelectChoice
 from funds.disbursements.services import AlreadyRecorded
 from funds.downloads import Column, audited_download, download
 from funds.errors import FundsError, NotAllowed, apply_to_form
+from funds.evidence.queries import panel as evidence_panel
 from funds.extensions import db
-from funds.models import AccessRoute, Grant, ItemType, VoucherBatch, VoucherStatus
+from funds.models import (
+    AccessRoute,
+    EvidenceKind,
+    Grant,
+    ItemType,
+    VoucherBatch,
+    VoucherStatus,
+)
 from funds.money import format_money
 from funds.permissions import can_see_names
 from funds.vouchers import queries
@@ -168,6 +176,7 @@ def _batch_page(
         statuses=list(VoucherStatus),
         return_form=return_form,
         expire_form=expire_form,
+        evidence=evidence_panel(EvidenceKind.VOUCHER_BATCH, batch.id),
         form=failed,
         today=today,
         can_expire=today > batch.expires_on,

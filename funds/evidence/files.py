@@ -1,0 +1,208 @@
+"""What an evidence file is, decided by its content: PDF, JPEG, PNG or xlsx, nothing else.
+
+The name a browser sends and the content type it claims are never trusted. Images are
+re-encoded (turned the right way up first) so that EXIF and GPS location data are dropped.
+Every refusal names the file, so that one bad file among several is easy to find.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps
+
+from funds.errors import ValidationError
+from funds.spreadsheets import Limits, check_workbook_zip
+
+#: The most files one upload may hold.
+MAX_FILES = 10
+#: The most pixels an image may have (a phone photo is 12 to 50 megapixels... 40 is ample
+#: for a receipt; a "pixel bomb" declares far more in a few bytes).
+MAX_PIXELS = 40_000_000
+#: A receipt workbook is small; this bounds what its zip may unpack to.
+WORKBOOK_LIMITS = Limits(50 * 1024 * 1024, 0, 0, 0, xls=False)
+#: The longest original name kept.
+MAX_NAME = 200
+
+PDF = "application/pdf"
+JPEG = "image/jpeg"
+PNG = "image/png"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXTENSIONS = {PDF: ".pdf", JPEG: ".jpg", PNG: ".png", XLSX: ".xlsx"}
+#: What the upload form's ``accept`` attribute offers (a phone offers its camera).
+ACCEPT = "application/pdf,image/jpeg,image/png,.xlsx"
+KINDS_SENTENCE = "a PDF, a JPEG or PNG image, or an Excel workbook (.xlsx)"
+
+#: PDF names that run code or carry other files.
+_PDF_ACTIVE = {"javascript", "js", "launch", "embeddedfile", "embeddedfiles"}
+_PDF_NAME = re.compile(rb"/((?:[^\s/<>\[\]()%{}#]|#[0-9A-Fa-f]{2})+)")
+_HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """One file that passed: the bytes to store (re-encoded for images)."""
+
+    name: str
+    data: bytes
+    content_type: str
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.content_type]
+
+
+def clean_name(raw: str | None) -> str:
+    """A readable name kept only as metadata: no folders, no control or path characters,
+    at most MAX_NAME characters, never empty."""
+    text = unicodedata.normalize("NFC", raw or "")
+    text = re.split(r"[/\\]", text)[-1]
+    text = "".join(
+        ch
+        for ch in text
+        if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    )
+    text = _UNSAFE_NAME.sub("_", text)
+    text = " ".join(text.split()).lstrip(". ")
+    if not text:
+        text = "file"
+    if len(text) > MAX_NAME:
+        stem, dot, extension = text.rpartition(".")
+        if dot and 0 < len(extension) <= 10:
+            text = stem[: MAX_NAME - len(extension) - 1] + "." + extension
+        else:
+            text = text[:MAX_NAME]
+    return text
+
+
+def download_name(original: str, content_type: str) -> str:
+    """The name a download is offered under: ``[A-Za-z0-9._-]`` only, with the extension
+    of what the file really is."""
+    stem = original.rsplit(".", 1)[0] if "." in original else original
+    ascii_stem = (
+        unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    )
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_stem)
+    slug = re.sub(r"\.{2,}", ".", slug).strip(".-_")[:100] or "evidence"
+    return slug + EXTENSIONS.get(content_type, ".bin")
+
+
+def _refuse(name: str, message: str) -> ValidationError:
+    return ValidationError(f"{name}: {message}", field="files")
+
+
+def check_file(raw_name: str | None, data: bytes, *, max_bytes: int) -> CheckedFile:
+    """Check one file by its content; the bytes to keep.
+
+    :raises ValidationError: on the ``files`` field, naming the file.
+    """
+    name = clean_name(raw_name)
+    if not data:
+        raise _refuse(name, "the file is empty")
+    if len(data) > max_bytes:
+        raise _refuse(name, f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+    if data.startswith(b"%PDF-"):
+        return CheckedFile(name, _check_pdf(name, data), PDF)
+    if data.startswith(b"\xff\xd8\xff"):
+        return CheckedFile(name, _reencode(name, data, "JPEG"), JPEG)
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return CheckedFile(name, _reencode(name, data, "PNG"), PNG)
+    if data.startswith(b"PK\x03\x04"):
+        return CheckedFile(name, _check_xlsx(name, data), XLSX)
+    raise _refuse(
+        name,
+        f"this kind of file is not accepted. Upload {KINDS_SENTENCE} "
+        "(take a photo or save it as a PDF)",
+    )
+
+
+def check_files(uploads: list[tuple[str | None, bytes]], *, max_bytes: int):
+    """Check every file of one upload; all pass or the first refusal is raised."""
+    uploads = [(name, data) for name, data in uploads if name or data]
+    if not uploads:
+        raise ValidationError("Choose at least one file to upload", field="files")
+    if len(uploads) > MAX_FILES:
+        raise ValidationError(
+            f"Upload at most {MAX_FILES} files at a time", field="files"
+        )
+    return [check_file(name, data, max_bytes=max_bytes) for name, data in uploads]
+
+
+# --- each kind ------------------------------------------------------------------------------
+
+
+def _check_pdf(name: str, data: bytes) -> bytes:
+    """Refuse PDFs that run code (JavaScript, launch actions) or carry other files. Names
+    may be written with #xx escapes (``/J#61vaScript``): they are decoded first."""
+    for match in _PDF_NAME.finditer(data):
+        token = _HEX.sub(lambda m: bytes([int(m.group(1), 16)]), match.group(1))
+        if token.lower().decode("latin-1") in _PDF_ACTIVE:
+            raise _refuse(
+                name,
+                "PDFs with scripts, actions or attached files are not accepted: "
+                "print it to a new PDF, or take a photo of it",
+            )
+    return data
+
+
+def _reencode(name: str, data: bytes, fmt: str) -> bytes:
+    """Open the image with Pillow, refuse pixel bombs, turn it the right way up and save
+    it afresh: EXIF, GPS and any text chunks are left behind."""
+    unreadable = _refuse(name, "the image could not be read")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format != fmt:
+                    raise unreadable
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise _refuse(
+                        name,
+                        f"the image is too large ({width} by {height} pixels; at most "
+                        f"{MAX_PIXELS // 1_000_000} megapixels)",
+                    )
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+                out = io.BytesIO()
+                if fmt == "JPEG":
+                    if upright.mode not in ("RGB", "L"):
+                        upright = upright.convert("RGB")
+                    upright.save(out, "JPEG", quality=90, optimize=True)
+                else:
+                    upright.save(out, "PNG", optimize=True)
+                return out.getvalue()
+    except ValidationError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise _refuse(name, "the image is too large to open safely") from error
+    except Exception as error:  # truncated or malformed image data
+        raise unreadable from error
+
+
+def _check_xlsx(name: str, data: bytes) -> bytes:
+    """A workbook: a zip (checked for bombs before anything is unpacked) holding
+    ``[Content_Types].xml`` and ``xl/workbook.xml``, with no macros."""
+    try:
+        parts = check_workbook_zip(data, WORKBOOK_LIMITS, "files")
+    except ValidationError as error:
+        raise _refuse(name, _lower_first(error.message)) from error
+    types, workbook = parts["[Content_Types].xml"], parts["xl/workbook.xml"]
+    if not types or not workbook:
+        raise _refuse(
+            name, f"this kind of file is not accepted. Upload {KINDS_SENTENCE}"
+        )
+    if b"macroenabled" in types.lower() or b"vbaproject" in types.lower():
+        raise _refuse(name, "workbooks with macros are not accepted: save it as .xlsx")
+    if b"<!doctype" in types.lower() or b"<!entity" in types.lower():
+        raise _refuse(name, "the file could not be read safely")
+    return data
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
