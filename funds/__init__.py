@@ -144,6 +144,7 @@ def _organisation_name() -> dict:
 
 def register_jobs(app: Flask) -> None:
     """The queue for long work, and the handlers that run it."""
+    import funds.evidence.pack  # noqa: F401 - registers the evidence pack builder
     import funds.imports.jobs  # noqa: F401 - registers the import handlers
     import funds.returns.jobs  # noqa: F401 - registers the return builder
     from funds.jobs import init_jobs
@@ -155,9 +156,12 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
     from funds.activities.views import bp as activities_bp
     from funds.admin.views import bp as admin_bp
+    from funds.auth.two_factor_views import bp as two_factor_bp
     from funds.auth.views import bp as auth_bp
     from funds.dashboard.views import bp as dashboard_bp
     from funds.disbursements.views import bp as disbursements_bp
+    from funds.evidence.pack_views import bp as evidence_pack_bp
+    from funds.evidence.views import bp as evidence_bp
     from funds.exports.views import bp as exports_bp
     from funds.grants.views import bp as grants_bp
     from funds.imports.views import bp as imports_bp
@@ -166,6 +170,8 @@ def register_blueprints(app: Flask) -> None:
     from funds.main.views import bp as main_bp
     from funds.payments.views import bp as payments_bp
     from funds.people.views import bp as people_bp
+    from funds.privacy.export_views import bp as privacy_exports_bp
+    from funds.privacy.views import bp as privacy_bp
     from funds.returns.definition_views import bp as definitions_bp
     from funds.returns.views import bp as returns_bp
     from funds.taxonomy.views import bp as taxonomy_bp
@@ -175,6 +181,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(income_bp, url_prefix="/income")
     app.register_blueprint(auth_bp)
+    app.register_blueprint(two_factor_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(grants_bp, url_prefix="/grants")
     app.register_blueprint(taxonomy_bp)
@@ -188,6 +195,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports_bp, url_prefix="/imports")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(exports_bp, url_prefix="/exports")
+    app.register_blueprint(evidence_bp, url_prefix="/evidence")
+    app.register_blueprint(evidence_pack_bp, url_prefix="/grants")
+    app.register_blueprint(privacy_exports_bp, url_prefix="/privacy")
+    app.register_blueprint(privacy_bp, url_prefix="/privacy")
 
 
 def register_hooks(app: Flask) -> None:
@@ -208,9 +219,21 @@ def register_hooks(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """The ``flask`` commands."""
     from funds.cli import commands
+    from funds.evidence.cli import evidence_group
     from funds.exports.cli import export_group
     from funds.imports.cli import import_group
+    from funds.privacy.cli import person_group, retention_group
+    from funds.privacy.export_cli import person_export
     from funds.returns.cli import return_group
 
-    for command in [*commands, return_group, import_group, export_group]:
+    for command in [
+        *commands,
+        return_group,
+        import_group,
+        export_group,
+        person_group,
+        retention_group,
+        evidence_group,
+    ]:
         app.cli.add_command(command)
+    person_group.add_command(person_export)  # ``flask person export``

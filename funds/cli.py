@@ -255,6 +255,19 @@ def backup_restore(file, force):
         f"Restored {file} (taken {manifest['created_at']}), schema upgraded.",
         fg="green",
     )
+    # People erased after that backup was taken come back with it: erase them again.
+    from funds.privacy.erasure import replay_erasures
+
+    replayed, held = replay_erasures()
+    db.session.commit()
+    click.echo(f"Erasures applied again: {len(replayed)}.")
+    for reference in held:
+        click.secho(
+            f"  {reference} was erased after this backup but is held in it: "
+            "not erased again; release the hold and run "
+            "'flask --app app retention replay'.",
+            fg="red",
+        )
     for summary in grants_overview():
         click.echo(
             f"  {summary.grant.reference:<18} total {format_money(summary.grant.total):>14}"

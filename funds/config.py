@@ -43,6 +43,9 @@ def default_config(app: Flask) -> dict:
         # names; each file at most EVIDENCE_MAX_BYTES.
         "EVIDENCE_DIR": os.path.join(app.instance_path, "evidence"),
         "EVIDENCE_MAX_BYTES": 8 * 1024 * 1024,
+        # A second copy of the erasure log, outside the database: a restored backup does
+        # not bring it back to an older state (see `flask --app app retention replay`).
+        "ERASURE_LOG_FILE": os.path.join(app.instance_path, "erasures.log"),
         # Virus scanning through a running clamd: a Unix socket path, or host:port.
         # None: files are not scanned (and are marked so).
         "CLAMD_ADDRESS": None,

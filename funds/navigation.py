@@ -43,6 +43,11 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
         ),
     ),
     ("admin.audit", "Audit trail", ("admin.audit",)),
+    (
+        "privacy.review",
+        "Retention",
+        ("privacy.review", "privacy.retention"),
+    ),
 ]
 
 

@@ -48,6 +48,12 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "auth.logout": SIGNED_IN,
     "auth.change_password": SIGNED_IN,
     "auth.confirm": SIGNED_IN,
+    # two-step sign-in: the code page is reached between the password and signing in
+    "two_factor.code": PUBLIC,
+    "two_factor.manage": SIGNED_IN,
+    "two_factor.enrol": SIGNED_IN,
+    "two_factor.recovery_codes": SIGNED_IN,
+    "two_factor.disable": SIGNED_IN,
     "main.index": SIGNED_IN,
     "dashboard.grant": SIGNED_IN,
     # income, transfers between funds and the fund note (finance, managers, admins)
@@ -65,6 +71,7 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "admin.disable_user": ADMINS,
     "admin.enable_user": ADMINS,
     "admin.reset_password": ADMINS,
+    "admin.reset_two_factor": ADMINS,
     "admin.audit": ADMINS,
     "admin.audit_download_csv": ADMINS,
     "admin.audit_download_xlsx": ADMINS,
@@ -189,6 +196,29 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "exports.index": ACCOUNTS_EXPORTERS,
     "exports.download": ACCOUNTS_EXPORTERS,
     "exports.reconcile": ACCOUNTS_EXPORTERS,
+    # the evidence pack of a grant and period (a pack the worker built: its owner only)
+    "evidence_pack.pack": RETURN_READERS,
+    "evidence_pack.result": RETURN_READERS,
+    # evidence files: uploading follows who records each kind of record; a download is
+    # checked again against the record's own page (funds.evidence.views)
+    "evidence.upload_award": RECORDERS,
+    "evidence.upload_session": RECORDERS,
+    "evidence.upload_batch": STOCK_KEEPERS,
+    "evidence.upload_agreement": MANAGERS,
+    "evidence.download": SIGNED_IN,
+    "evidence.remove_file": MANAGERS,
+    # subject access and hand-over exports (admins, with a recent sign-in)
+    "privacy_exports.household": ADMINS,
+    "privacy_exports.household_json": ADMINS,
+    "privacy_exports.young_person": ADMINS,
+    "privacy_exports.young_person_json": ADMINS,
+    "privacy_exports.handover": ADMINS,
+    # retention, holds and erasure (funds/privacy/views.py)
+    "privacy.retention": ADMINS,
+    "privacy.review": ADMINS,
+    "privacy.erase": ADMINS,
+    "privacy.place": MANAGERS,
+    "privacy.release": MANAGERS,
 }
 
 

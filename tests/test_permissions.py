@@ -11,8 +11,10 @@ from funds.permissions import PERMISSIONS, PUBLIC, SIGNED_IN
 SPECIAL_GET = {
     "auth.login": 302,  # a signed-in user is sent home
     "auth.setup": 404,  # exists only while there are no users
+    "two_factor.code": 302,  # no sign-in waiting for its second step: back to sign in
     "returns.prepare": 422,  # no grant, return or period chosen in the query string
     "returns.download": 400,  # likewise: nothing to build
+    "evidence_pack.result": 404,  # the records' job is a return, not an evidence pack
     "returns.submit": 422,  # likewise: nothing to submit
     "definitions.preview": 422,  # no grant or period chosen to preview on
     "definitions.preview_workbook": 400,  # likewise

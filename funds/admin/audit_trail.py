@@ -17,6 +17,7 @@ from funds.models import (
     AuditEvent,
     DefinitionDraft,
     Disbursement,
+    EvidenceFile,
     Funder,
     FunderReturn,
     Grant,
@@ -25,6 +26,7 @@ from funds.models import (
     ItemType,
     PeriodLock,
     ReturnDefinition,
+    ScanStatus,
     SpendCategory,
     Team,
     User,
@@ -44,6 +46,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "returns": ("Returns and period locks", ("funder_return.", "period.")),
     "definitions": ("Return definitions", ("definition.",)),
     "imports": ("Imports from spreadsheets", ("import.",)),
+    "evidence": ("Receipts and evidence files", ("evidence.",)),
     "finance": (
         "Income, transfers, payment runs and exports",
         ("income.", "payment_run.", "export.", "list.download"),
@@ -51,6 +54,10 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "set-up": (
         "Organisation, funders, items and teams",
         ("organisation.", "funder.", "item_type.", "spend_category.", "team."),
+    ),
+    "privacy": (
+        "Privacy: views of people, exports, retention, holds and erasure",
+        ("retention.", "hold.", "person."),
     ),
     "users": ("Users", ("user.",)),
     "sign-ins": ("Sign-ins and passwords", ("auth.",)),
@@ -67,6 +74,7 @@ FIELD_WORDS = {
     "status": "status",
     "notes": "notes",
     "max_award": "largest single award",
+    "evidence_required_above": "evidence needed for awards above",
     "accounts_code": "accounts code",
     "return_due_on": "next return due",
     "forecast_tolerance": "forecast tolerance (percent)",
@@ -103,6 +111,7 @@ _MONEY = {
     "total",
     "amount",
     "max_award",
+    "evidence_required_above",
     "face_value",
     "purchase_cost",
     "cost",
@@ -154,6 +163,7 @@ class Names:
         "definition_drafts": DefinitionDraft,
         "return_definitions": ReturnDefinition,
         "imports": ImportRun,
+        "evidence_files": EvidenceFile,
     }
     #: Ids in an event's values, and the table they point into.
     _ID_KEYS = {
@@ -739,6 +749,13 @@ def _payment_run(event, names, after):
     ]
 
 
+def _person(event, names) -> Link | str:
+    """The household or young person an event is about (by reference, never a name)."""
+    if event.object_type == "households":
+        return names.household(event.object_id)
+    return names.young_person(event.object_id)
+
+
 def _accounts_export(event, names, after):
     grant = names.get("grants", event.object_id)
     reference = grant.reference if grant is not None else f"grant #{event.object_id}"
@@ -752,6 +769,118 @@ def _login_failed(event, names, after):
     who = names.get("users", event.object_id)
     whose = f" for {who.name}" if who is not None else " for an unknown email address"
     return [f"a sign-in failed{whose} ({after.get('reason', 'wrong details')})"]
+
+
+def _signed_in(event, names, after):
+    if not after.get("two_factor"):
+        return ["signed in"]
+    if after.get("method") == "recovery code":
+        return ["signed in with a recovery code"]
+    return ["signed in with a code from their app"]
+
+
+def _evidence_file(event, names) -> str:
+    evidence = names.get("evidence_files", event.object_id)
+    if evidence is None:
+        return f"file #{event.object_id}"
+    return f"the file {_quoted(evidence.original_name)}"
+
+
+def _evidence_record(event, names, to: str) -> list:
+    """What a file is attached to, as a link where there is a page."""
+    evidence = names.get("evidence_files", event.object_id)
+    if evidence is None:
+        return []
+    if evidence.disbursement_id is not None:
+        return [f" {to} ", names.award(evidence.disbursement_id)]
+    if evidence.session_id is not None:
+        return [
+            f" {to} ",
+            Link(
+                f"session #{evidence.session_id}",
+                url_for("activities.session", session_id=evidence.session_id),
+            ),
+        ]
+    if evidence.voucher_batch_id is not None:
+        return [
+            f" {to} ",
+            Link(
+                f"batch #{evidence.voucher_batch_id}",
+                url_for("vouchers.batch", batch_id=evidence.voucher_batch_id),
+            ),
+        ]
+    return [f" {to} the agreement of ", names.grant(evidence.grant_id)]
+
+
+def _evidence(verb, to: str | None = None):
+    def sentence(event, names, after):
+        parts = [f"{verb} {_evidence_file(event, names)}"]
+        if to:
+            parts += _evidence_record(event, names, to)
+        return parts
+
+    return sentence
+
+
+def _evidence_scanned(event, names, after):
+    status = after.get("scan_status")
+    try:
+        label = ScanStatus(status).label.lower()
+    except ValueError:
+        label = str(status)
+    return [f"virus scan of {_evidence_file(event, names)}: {label}"]
+
+
+# --- retention, holds and erasure (funds/privacy) -----------------------------------------
+
+
+def _held_subject(event, names) -> Link | str:
+    if event.object_type == "households":
+        return names.household(event.object_id)
+    if event.object_type == "young_people":
+        return names.young_person(event.object_id)
+    return names.grant(event.object_id)
+
+
+def _retention_rule(event, names, after):
+    from funds.models import RecordKind, RetentionEvent
+
+    kind = RecordKind(after["kind"]).label.lower()
+    months = int(after["months"])
+    since = RetentionEvent(after["event"]).label
+    if months == 0:
+        return [f"set the retention of {kind}: until {since}"]
+    return [f"set the retention of {kind}: {months} months after {since}"]
+
+
+def _hold(verb):
+    def sentence(event, names, after):
+        parts = [f"{verb} ", _held_subject(event, names)]
+        if after.get("reason"):
+            parts += [f": {_quoted(after['reason'])}"]
+        return parts
+
+    return sentence
+
+
+def _erased(verb):
+    def sentence(event, names, after):
+        return [
+            f"{verb} ",
+            _held_subject(event, names),
+            f" ({after.get('awards', 0)} awards' notes blanked, "
+            f"{after.get('files_removed', 0)} files removed)",
+        ]
+
+    return sentence
+
+
+def _retention_file(event, names, after):
+    return [
+        f"removed evidence file #{event.object_id} from ",
+        names.grant(after.get("grant_id")),
+        " at the end of its retention period",
+    ]
 
 
 SENTENCES = {
@@ -829,6 +958,28 @@ SENTENCES = {
         f"{str(a.get('format')).upper()}"
     ],
     "export.accounting": _accounts_export,
+    "evidence.upload": _evidence("attached", "to"),
+    "evidence.download": _evidence("downloaded"),
+    "evidence.remove": _evidence("removed", "from"),
+    "evidence.scan": _evidence_scanned,
+    "person.view": lambda e, n, a: ["viewed the page of ", _person(e, n)],
+    "person.export": lambda e, n, a: [
+        "exported everything held about ",
+        _person(e, n),
+        f" (subject access, {str(a.get('format', '')).upper()})",
+    ],
+    "grant.handover": lambda e, n, a: [
+        "downloaded the hand-over export of ",
+        n.grant(e.object_id),
+        f": {a.get('households', 0):,} households, "
+        f"{a.get('young_people', 0):,} young people, {a.get('awards', 0):,} awards",
+    ],
+    "evidence.pack": lambda e, n, a: [
+        "downloaded the evidence pack of ",
+        n.grant(e.object_id),
+        f" for {_day(a.get('from'))} to {_day(a.get('to'))}: "
+        f"{a.get('lines', 0):,} lines, {a.get('files', 0):,} files",
+    ],
     "team.create": lambda e, n, a: [f"added the team {a.get('name')}"],
     "organisation.update": lambda e, n, a: [
         "changed the organisation's details: " + _changes(e, n)
@@ -838,7 +989,7 @@ SENTENCES = {
     "user.disable": _user("stopped ", " from signing in"),
     "user.enable": _user("let ", " sign in again"),
     "user.reset_password": _user("reset the password of "),
-    "auth.login": _plain("signed in"),
+    "auth.login": _signed_in,
     "auth.logout": _plain("signed out"),
     "auth.login_failed": _login_failed,
     "auth.login_throttled": _plain(
@@ -848,6 +999,24 @@ SENTENCES = {
     "auth.reauth_failed": _plain("gave a wrong password when asked to confirm it"),
     "auth.password_change": _plain("changed their password"),
     "auth.password_change_failed": _plain("failed to change their password"),
+    "auth.two_factor.challenge": _user(
+        "the right password was given for ", ", who was then asked for a code"
+    ),
+    "auth.two_factor.failed": _login_failed,
+    "auth.two_factor.enable": _plain("turned on two-step sign-in"),
+    "auth.two_factor.disable": _plain("turned off two-step sign-in"),
+    "auth.two_factor.recovery_codes": _plain(
+        "made new recovery codes for two-step sign-in"
+    ),
+    "auth.two_factor.reset": _user("reset the two-step sign-in of "),
+    "retention.rule": _retention_rule,
+    "retention.remove_file": _retention_file,
+    "hold.place": _hold("placed a hold (no erasure, retention paused) on"),
+    "hold.release": _hold("released the hold on"),
+    "person.erase": _erased("erased the personal details of"),
+    "person.erase.replay": _erased(
+        "erased again, after an older backup was restored, the personal details of"
+    ),
 }
 
 

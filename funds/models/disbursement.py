@@ -173,6 +173,6 @@ class DisbursementPayment(Base):
 
 
 #: Free text an erasure may blank on a person's awards; amounts, dates and links stay.
-LEDGER_REDACTABLE = ["notes", "method_reason", "reason"]
+LEDGER_REDACTABLE = ["notes", "method_reason", "reason", "supplier"]
 make_redactable(Disbursement.__table__, LEDGER_REDACTABLE)
 make_append_only(DisbursementPayment.__table__)

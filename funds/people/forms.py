@@ -18,6 +18,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -394,11 +395,21 @@ class YoungPersonForm(_PersonForm):
         }
 
 
-class SearchForm(FlaskForm):
-    """The search box above a list (a GET form: no CSRF token needed)."""
+#: The most pages a search walks through (100 people a page).
+MAX_PAGE = 1000
 
-    class Meta:
-        csrf = False
+
+def _is_page(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_PAGE
+
+
+def _page_in_range(form, field) -> None:
+    if not _is_page(field.data or ""):
+        raise StopValidation(f"Choose a page from 1 to {MAX_PAGE}")
+
+
+class _SearchFields:
+    """The search text and the page of results (the page rides in the form's body)."""
 
     q = StringField(
         "Search",
@@ -410,3 +421,32 @@ class SearchForm(FlaskForm):
             PlainText(),
         ],
     )
+    page = HiddenField(
+        filters=[strip_text],
+        validators=[Optional(), _page_in_range],
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # A hidden field's error is said for the whole form (the summary lists it).
+        self.form_errors.extend(self.page.errors)
+        return valid
+
+    @property
+    def page_number(self) -> int:
+        """The page asked for (1 when none was, or it was not a page number)."""
+        text = self.page.data or ""
+        return int(text) if _is_page(text) else 1
+
+
+class SearchForm(_SearchFields, FlaskForm):
+    """The list's search by query string (a GET: no CSRF token). It finds references and
+    case references only: a name never goes in a URL (see NameSearchForm)."""
+
+    class Meta:
+        csrf = False
+
+
+class NameSearchForm(_SearchFields, FlaskForm):
+    """The search box as posted (with its CSRF token): names are searched only this way,
+    so that they never appear in a URL, the browser's history or an access log."""

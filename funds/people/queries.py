@@ -32,6 +32,8 @@ class PeopleList:
 
     rows: list
     more: bool
+    #: Which page of the list this is (1 for the first).
+    page: int = 1
 
 
 def matching(model, q: str | None, *, with_names: bool):
@@ -58,31 +60,45 @@ def matching(model, q: str | None, *, with_names: bool):
     )
 
 
-def _list(query: Select, model, q, *, with_names, limit) -> PeopleList:
+def _list(query: Select, model, q, *, with_names, limit, page) -> PeopleList:
     condition = matching(model, q, with_names=with_names)
     if condition is not None:
         query = query.where(condition)
-    query = query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
+    query = (
+        query.order_by(model.created_at.desc(), model.id.desc())
+        .offset((page - 1) * limit)
+        .limit(limit + 1)
+    )
     rows = list(db.session.scalars(query).unique())
-    return PeopleList(rows[:limit], len(rows) > limit)
+    return PeopleList(rows[:limit], len(rows) > limit, page)
 
 
 def list_households(
-    q: str | None = None, *, with_names: bool, limit: int = LIST_LIMIT
+    q: str | None = None,
+    *,
+    with_names: bool,
+    limit: int = LIST_LIMIT,
+    page: int = 1,
 ) -> PeopleList:
-    """The newest households (matching ``q`` when given), with their team loaded."""
+    """The newest households (matching ``q`` when given), with their team loaded; one
+    page of ``limit``. ``with_names``: ``q`` may match a name too."""
     query = select(Household).options(joinedload(Household.team))
-    return _list(query, Household, q, with_names=with_names, limit=limit)
+    return _list(query, Household, q, with_names=with_names, limit=limit, page=page)
 
 
 def list_young_people(
-    q: str | None = None, *, with_names: bool, limit: int = LIST_LIMIT
+    q: str | None = None,
+    *,
+    with_names: bool,
+    limit: int = LIST_LIMIT,
+    page: int = 1,
 ) -> PeopleList:
-    """The newest young people (matching ``q`` when given), with team and household."""
+    """The newest young people (matching ``q`` when given), with team and household;
+    one page of ``limit``. ``with_names``: ``q`` may match a name too."""
     query = select(YoungPerson).options(
         joinedload(YoungPerson.team), joinedload(YoungPerson.household)
     )
-    return _list(query, YoungPerson, q, with_names=with_names, limit=limit)
+    return _list(query, YoungPerson, q, with_names=with_names, limit=limit, page=page)
 
 
 def _download_query(query: Select, model, q, *, with_names: bool) -> Select:
@@ -94,10 +110,13 @@ def _download_query(query: Select, model, q, *, with_names: bool) -> Select:
     )
 
 
-def household_download_rows(q: str | None, *, with_names: bool) -> Iterator[tuple]:
+def household_download_rows(
+    q: str | None, *, with_names: bool, by_name: bool | None = None
+) -> Iterator[tuple]:
     """Every household the list (and its search) finds, newest first, as download rows:
     reference, [name, contact,] case reference, team, adults, children, the four group
-    flags, postcode district, date added. Names and contact details only ``with_names``."""
+    flags, postcode district, date added. Names and contact details only ``with_names``;
+    ``q`` matches names only ``by_name`` (default: ``with_names``)."""
     team = aliased(Team)
     columns = [Household.reference]
     if with_names:
@@ -116,14 +135,19 @@ def household_download_rows(q: str | None, *, with_names: bool) -> Iterator[tupl
     ]
     query = select(*columns).outerjoin(team, team.id == Household.team_id)
     for row in db.session.execute(
-        _download_query(query, Household, q, with_names=with_names)
+        _download_query(
+            query,
+            Household,
+            q,
+            with_names=with_names if by_name is None else by_name,
+        )
     ):
         *facts, created_at = row
         yield (*facts, created_at.date())
 
 
 def young_people_download_rows(
-    q: str | None, *, with_names: bool, today: date
+    q: str | None, *, with_names: bool, today: date, by_name: bool | None = None
 ) -> Iterator[tuple]:
     """Every young person the list (and its search) finds, newest first, as download
     rows: reference, [name, contact,] case reference, age today, gender, ethnic group,
@@ -151,7 +175,12 @@ def young_people_download_rows(
     )
     named = 3 if with_names else 1
     for row in db.session.execute(
-        _download_query(query, YoungPerson, q, with_names=with_names)
+        _download_query(
+            query,
+            YoungPerson,
+            q,
+            with_names=with_names if by_name is None else by_name,
+        )
     ):
         (
             case_reference,

@@ -22,9 +22,14 @@ from funds.disbursements.queries import Cursor, LedgerFilter, ledger_page
 from funds.downloads import Column, audited_download
 from funds.errors import FundsError, NotAllowed, apply_to_form
 from funds.extensions import db
-from funds.models import Disability, Ethnicity, Gender, Household, YoungPerson
+from funds.models import Disability, Ethnicity, Gender, Household, Role, YoungPerson
 from funds.people.finding import KINDS, find_people
-from funds.people.forms import HouseholdForm, SearchForm, YoungPersonForm
+from funds.people.forms import (
+    HouseholdForm,
+    NameSearchForm,
+    SearchForm,
+    YoungPersonForm,
+)
 from funds.people.queries import (
     household_download_rows,
     list_households,
@@ -44,6 +49,8 @@ from funds.people.services import (
     update_young_person,
 )
 from funds.permissions import can_see_names
+from funds.privacy.holds import active_hold
+from funds.privacy.viewing import recent_views, record_view
 
 bp = Blueprint("people", __name__)
 
@@ -84,12 +91,20 @@ def _matches(error: LikelyDuplicate) -> list[dict]:
     ]
 
 
+def _search_form() -> tuple[SearchForm | NameSearchForm, bool]:
+    """The list's search and whether its text may match names: only when posted (names
+    never travel in a URL or an access log) and only for roles that may see names. A
+    query string's ``q`` finds references and case references, never a name."""
+    if request.method == "POST":
+        return NameSearchForm(), can_see_names()
+    return SearchForm(request.args), False
+
+
 def _search_page(template: str, lister):
     """A list with its search box; a search that cannot be run is a 422."""
-    form = SearchForm(request.args)
-    show_names = can_see_names()
+    form, by_name = _search_form()
     if form.validate():
-        result = lister(form.q.data, with_names=show_names)
+        result = lister(form.q.data, with_names=by_name, page=form.page_number)
         status = 200
     else:
         result, status = None, 422
@@ -98,6 +113,7 @@ def _search_page(template: str, lister):
         form=form,
         result=result,
         searched=bool(form.q.data) and status == 200,
+        posted=request.method == "POST",
         today=date.today(),
     ), status
 
@@ -108,23 +124,34 @@ _NAME_COLUMNS = (Column("Name", "text", 24), Column("Contact details", "text", 2
 
 def _people_download(fmt: str, template: str, list_name: str, columns, rows):
     """Everyone the list (with its search) finds, as a file; names only for roles that
-    may see them. ``columns(show_names)`` and ``rows(q, with_names)``."""
-    form = SearchForm(request.args)
+    may see them. ``columns(show_names)`` and ``rows(q, with_names, by_name)``. A
+    posted search is recorded without its text (it may be a name)."""
+    form, by_name = _search_form()
     show_names = can_see_names()
     if not form.validate():
         return render_template(
-            template, form=form, result=None, searched=False, today=date.today()
+            template,
+            form=form,
+            result=None,
+            searched=False,
+            posted=request.method == "POST",
+            today=date.today(),
         ), 422
     q = form.q.data or None
+    filters = {}
+    if q and request.method == "POST":
+        filters = {"search": "posted (text not kept)"}
+    elif q:
+        filters = {"q": q}
     return audited_download(
         fmt,
         actor=_actor(),
         list_name=list_name,
-        filters={"q": q} if q else {},
+        filters=filters,
         stem=list_name,
         title=list_name.replace("-", " ").capitalize(),
         columns=columns(show_names),
-        rows=rows(q, with_names=show_names),
+        rows=rows(q, with_names=show_names, by_name=by_name),
     )
 
 
@@ -146,31 +173,52 @@ def _ledger(**filters):
     }
 
 
+def _log_view(record: Household | YoungPerson):
+    """A page with names on it is a view on record (``person.view``), committed at once
+    in its own short transaction; admins see who viewed it (None for other roles)."""
+    if can_see_names():
+        record_view(record, actor=_actor())
+        db.session.commit()
+    if current_user.role is Role.ADMIN:
+        return recent_views(record)
+    return None
+
+
 # --- finding people ----------------------------------------------------------------
 
 #: The longest text the type-ahead searches for (a name is at most 120 characters).
 LOOKUP_MAX = 120
 
 
-@bp.route("/people/lookup")
+@bp.route("/people/lookup", methods=["POST"])
 def lookup():
-    """The type-ahead: households and young people matching the text, as JSON."""
-    text = request.args.get("q", "")
-    kinds = tuple(request.args.get("kinds", ",".join(KINDS)).split(","))
+    """The type-ahead: households and young people matching the text, as JSON.
+
+    POST only, with the text in the form body (and the CSRF token in ``X-CSRFToken``),
+    so a typed name never reaches an address, a browser's history or an access log.
+    """
+    text = request.form.get("q", "")
+    kinds = tuple(request.form.get("kinds", ",".join(KINDS)).split(","))
     if len(text) > LOOKUP_MAX:
-        return jsonify(error=f"Type {LOOKUP_MAX} characters or fewer"), 422
+        return _no_store(jsonify(error=f"Type {LOOKUP_MAX} characters or fewer")), 422
     if not kinds or any(kind not in KINDS for kind in kinds):
-        return jsonify(error="Ask for households, young people or both"), 422
+        return _no_store(jsonify(error="Ask for households, young people or both")), 422
     found = find_people(text, with_names=can_see_names(), kinds=kinds)
-    return jsonify(
-        results=[match.as_json() for match in found.matches], more=found.more
+    return _no_store(
+        jsonify(results=[match.as_json() for match in found.matches], more=found.more)
     )
+
+
+def _no_store(response):
+    """The answers hold names: never kept in a cache (set here as well as globally)."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- households ---------------------------------------------------------------------
 
 
-@bp.route("/households")
+@bp.route("/households", methods=["GET", "POST"])
 def households():
     return _search_page("people/households.html", list_households)
 
@@ -196,11 +244,13 @@ def _household_columns(show_names: bool) -> list[Column]:
     "/households/download.csv",
     endpoint="households_download_csv",
     defaults={"fmt": "csv"},
+    methods=["GET", "POST"],
 )
 @bp.route(
     "/households/download.xlsx",
     endpoint="households_download_xlsx",
     defaults={"fmt": "xlsx"},
+    methods=["GET", "POST"],
 )
 @recent_login_required()
 def households_download(fmt: str):
@@ -266,9 +316,12 @@ def new_household():
 @bp.route("/households/<int:household_id>")
 def household(household_id: int):
     record = db.get_or_404(Household, household_id)
+    views = _log_view(record)
     return render_template(
         "people/household.html",
         household=record,
+        views=views,
+        hold=active_hold(record),
         young_people=young_people_in(record.id),
         today=date.today(),
         **_ledger(household_id=record.id),
@@ -299,7 +352,7 @@ def edit_household(household_id: int):
 # --- young people -------------------------------------------------------------------
 
 
-@bp.route("/young-people")
+@bp.route("/young-people", methods=["GET", "POST"])
 def young_people():
     return _search_page("people/young_people.html", list_young_people)
 
@@ -323,11 +376,13 @@ def _young_person_columns(show_names: bool) -> list[Column]:
     "/young-people/download.csv",
     endpoint="young_people_download_csv",
     defaults={"fmt": "csv"},
+    methods=["GET", "POST"],
 )
 @bp.route(
     "/young-people/download.xlsx",
     endpoint="young_people_download_xlsx",
     defaults={"fmt": "xlsx"},
+    methods=["GET", "POST"],
 )
 @recent_login_required()
 def young_people_download(fmt: str):
@@ -337,8 +392,8 @@ def young_people_download(fmt: str):
         "people/young_people.html",
         "young-people",
         _young_person_columns,
-        lambda q, with_names: young_people_download_rows(
-            q, with_names=with_names, today=today
+        lambda q, with_names, by_name: young_people_download_rows(
+            q, with_names=with_names, today=today, by_name=by_name
         ),
     )
 
@@ -398,9 +453,12 @@ def new_young_person():
 @bp.route("/young-people/<int:young_person_id>")
 def young_person(young_person_id: int):
     record = db.get_or_404(YoungPerson, young_person_id)
+    views = _log_view(record)
     return render_template(
         "people/young_person.html",
         person=record,
+        views=views,
+        hold=active_hold(record),
         age=record.age_on(date.today()),
         attended=attended(record.id),
         **_ledger(young_person_id=record.id),

@@ -1,8 +1,10 @@
 // Type-ahead for finding a household or young person by name or reference.
-// Enhances <input data-person-lookup="/people/lookup?kinds=..."> into a combobox (ARIA
-// 1.2 pattern: a list of options below the field, arrow keys to move, Enter to choose,
-// Escape to close). Choosing fills the field with the reference. Without JavaScript the
-// form itself offers the matches to choose from after it is sent.
+// Enhances <input data-person-lookup="/people/lookup" data-person-lookup-kinds="...">
+// into a combobox (ARIA 1.2 pattern: a list of options below the field, arrow keys to
+// move, Enter to choose, Escape to close). Choosing fills the field with the reference.
+// Without JavaScript the form itself offers the matches to choose from after it is sent.
+// The typed text goes in a POST body with the form's CSRF token, never in an address, so
+// a name cannot reach the browser's history or a server's access log.
 
 const DELAY_MS = 200;
 const MIN_LENGTH = 2;
@@ -22,6 +24,14 @@ function option(listId, index, result) {
   detail.textContent = result.detail;
   item.append(label, detail);
   return item;
+}
+
+// The CSRF token of the form the field is in (else the page's), for the X-CSRFToken header.
+function csrfToken(input) {
+  const own = input.form?.querySelector("input[name='csrf_token']");
+  const meta = document.querySelector("meta[name='csrf-token']");
+  const any = document.querySelector("input[name='csrf_token']");
+  return own?.value ?? meta?.content ?? any?.value ?? "";
 }
 
 function enhance(input) {
@@ -116,15 +126,18 @@ function enhance(input) {
       return;
     }
     const ask = ++asked;
-    const url = `${input.dataset.personLookup}&q=${encodeURIComponent(text)}`;
+    const body = new URLSearchParams({ q: text });
+    if (input.dataset.personLookupKinds) body.set("kinds", input.dataset.personLookupKinds);
     try {
-      const response = await fetch(url, {
-        headers: { Accept: "application/json" },
+      const response = await fetch(input.dataset.personLookup, {
+        method: "POST",
+        body,
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken(input) },
         credentials: "same-origin",
       });
       if (ask !== asked || !response.ok) return;
-      const body = await response.json();
-      if (ask === asked) show(body.results, body.more);
+      const answer = await response.json();
+      if (ask === asked) show(answer.results, answer.more);
     } catch (error) {
       // The search step on the form still works when the type-ahead cannot.
       close();

@@ -185,6 +185,8 @@ def test_a_clerk_finds_the_household_by_name_as_they_type(
 ):
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    asked: list[tuple[str, str]] = []
+    page.on("request", lambda request: asked.append((request.method, request.url)))
     _, _, household = _seed(live_app)
     _name_household(live_app, household, "Marta Kowalska")
     _sign_in(page, server_url)
@@ -198,6 +200,10 @@ def test_a_clerk_finds_the_household_by_name_as_they_type(
     expect(option).to_contain_text("Household of 3")
     expect(finder).to_have_attribute("aria-expanded", "true")
     axe_check(page, "finding-01-type-ahead-open")
+    # The typed text went in POST bodies (with the CSRF token), never in an address.
+    lookups = [(method, url) for method, url in asked if "/people/lookup" in url]
+    assert lookups and all(method == "POST" for method, _ in lookups), lookups
+    assert not any("kowal" in url.lower() for _, url in asked), asked
 
     finder.press("ArrowDown")
     expect(option).to_have_attribute("aria-selected", "true")

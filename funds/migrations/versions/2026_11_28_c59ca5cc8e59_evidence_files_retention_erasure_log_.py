@@ -19,7 +19,7 @@ from funds.models.append_only import (
 #: What an erasure may blank (kept in step with funds.models.audit / disbursement).
 REDACTABLE = {
     "audit_events": ["before", "after"],
-    "disbursements": ["notes", "method_reason", "reason"],
+    "disbursements": ["notes", "method_reason", "reason", "supplier"],
 }
 
 

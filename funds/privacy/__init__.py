@@ -1,0 +1,1 @@
+"""Keeping and erasing records: retention rules, holds, erasure, subject access."""
