@@ -11,6 +11,7 @@ import io
 import re
 import unicodedata
 import warnings
+import zlib
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps
@@ -37,10 +38,22 @@ EXTENSIONS = {PDF: ".pdf", JPEG: ".jpg", PNG: ".png", XLSX: ".xlsx"}
 ACCEPT = "application/pdf,image/jpeg,image/png,.xlsx"
 KINDS_SENTENCE = "a PDF, a JPEG or PNG image, or an Excel workbook (.xlsx)"
 
-#: PDF names that run code or carry other files.
+#: PDF names that run code or carry other files (matched in any case).
 _PDF_ACTIVE = {"javascript", "js", "launch", "embeddedfile", "embeddedfiles"}
+#: Names of actions run on their own: when a page or field is used (``/AA``), and when
+#: the document opens (``/OpenAction``, refused unless it is only a page to open at,
+#: ``[3 0 R /Fit]``, as LaTeX writes). Matched exactly: PDF names are case-sensitive.
+_PDF_AUTO_ACTIONS = {b"AA", b"OpenAction"}
 _PDF_NAME = re.compile(rb"/((?:[^\s/<>\[\]()%{}#]|#[0-9A-Fa-f]{2})+)")
+#: A stream's dictionary (from its object's start) and where its bytes begin.
+_PDF_STREAM = re.compile(
+    rb"obj\b((?:(?!\bobj\b|endobj).){0,4096}?)stream(?:\r\n|\r|\n)", re.S
+)
+#: The most a PDF's compressed streams may inflate to, all together.
+PDF_MAX_INFLATED = 50 * 1024 * 1024
 _HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
+#: What Pillow may report for each kind.
+_FORMATS = {"JPEG": {"JPEG", "MPO"}, "PNG": {"PNG"}}
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*\u202a-\u202e\u2066-\u2069]")
 
 
@@ -137,17 +150,58 @@ def check_files(uploads: list[tuple[str | None, bytes]], *, max_bytes: int):
 
 
 def _check_pdf(name: str, data: bytes) -> bytes:
-    """Refuse PDFs that run code (JavaScript, launch actions) or carry other files. Names
-    may be written with #xx escapes (``/J#61vaScript``): they are decoded first."""
-    for match in _PDF_NAME.finditer(data):
-        token = _HEX.sub(lambda m: bytes([int(m.group(1), 16)]), match.group(1))
-        if token.lower().decode("latin-1") in _PDF_ACTIVE:
+    """Refuse PDFs that run code (JavaScript, launch actions, actions run on opening or on
+    use) or carry other files, in the file as written and inside its Flate-compressed
+    streams (where object streams hide them). Names may be written with #xx escapes
+    (``/J#61vaScript``): they are decoded first."""
+    for chunk in _pdf_layers(name, data):
+        if _has_active_content(chunk):
             raise _refuse(
                 name,
                 "PDFs with scripts, actions or attached files are not accepted: "
                 "print it to a new PDF, or take a photo of it",
             )
     return data
+
+
+def _has_active_content(data: bytes) -> bool:
+    for match in _PDF_NAME.finditer(data):
+        token = _HEX.sub(lambda m: bytes([int(m.group(1), 16)]), match.group(1))
+        if token.lower().decode("latin-1") in _PDF_ACTIVE:
+            return True
+        if token in _PDF_AUTO_ACTIONS:
+            following = data[match.end() : match.end() + 64].lstrip()
+            if token == b"AA" or not following.startswith(b"["):
+                return True
+    return False
+
+
+def _pdf_layers(name: str, data: bytes):
+    """The file's bytes, then the inflated bytes of each stream its dictionary says is
+    FlateDecode (images' pixels apart). A stream that does not inflate is skipped (its raw
+    bytes were scanned); more than PDF_MAX_INFLATED inflated in all is refused."""
+    yield data
+    left = PDF_MAX_INFLATED
+    for match in _PDF_STREAM.finditer(data):
+        names = _HEX.sub(lambda m: bytes([int(m.group(1), 16)]), match.group(1))
+        if b"/FlateDecode" not in names or (
+            b"/Image" in names and b"/ObjStm" not in names
+        ):
+            continue  # pixels hold no actions (a scanned page may be large)
+        end = data.find(b"endstream", match.end())
+        body = data[match.end() : end if end >= 0 else len(data)]
+        try:
+            inflated = zlib.decompressobj().decompress(body, left + 1)
+        except zlib.error:
+            continue
+        if len(inflated) > left:
+            raise _refuse(
+                name,
+                "the PDF unpacks to more than "
+                f"{PDF_MAX_INFLATED // (1024 * 1024)} MB and cannot be checked",
+            )
+        left -= len(inflated)
+        yield inflated
 
 
 def _reencode(name: str, data: bytes, fmt: str) -> bytes:
@@ -158,7 +212,9 @@ def _reencode(name: str, data: bytes, fmt: str) -> bytes:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
-                if image.format != fmt:
+                # A phone photo may be an MPO (a JPEG with an MPF block): its first
+                # frame is the photo, saved as a plain JPEG below.
+                if image.format not in _FORMATS[fmt]:
                     raise unreadable
                 width, height = image.size
                 if width * height > MAX_PIXELS:

@@ -23,7 +23,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, url_for
 
 from funds.audit import record_event
 from funds.database import begin_writing
@@ -45,9 +45,10 @@ from funds.evidence.pack_queries import (
     latest_return,
     period_total,
 )
+from funds.evidence.queries import why_not_downloadable
 from funds.extensions import db
 from funds.jobs import handler, new_job
-from funds.models import EvidenceKind, Grant, Job, ScanStatus, User
+from funds.models import EvidenceKind, Grant, Job, User
 from funds.models.base import utcnow
 from funds.returns.definition import Definition
 from funds.returns.library import get_definition
@@ -189,17 +190,13 @@ def _record_id(row) -> int | None:
     }[row.kind]
 
 
-def _left_out(row, removed_by: str | None, scanning: bool) -> str:
-    """Why a file is not put in the pack ("" when it is)."""
+def _left_out(row, removed_by: str | None) -> str:
+    """Why a file is not put in the pack ("" when it is): the files that may not be
+    downloaded (``why_not_downloadable``, the one rule) stay out. A removal says when
+    and by whom, never the reason typed (it may name the person helped)."""
     if row.removed_at is not None:
-        why = f": {row.removed_reason}" if row.removed_reason else ""
-        return (
-            f"Removed {row.removed_at:%Y-%m-%d %H:%M} UTC by {removed_by or 'the system'}"
-            f"{why}"
-        )
-    if row.scan_status == ScanStatus.INFECTED or (
-        scanning and row.scan_status != ScanStatus.CLEAN
-    ):
+        return f"Removed {row.removed_at:%Y-%m-%d %H:%M} UTC by {removed_by or 'the system'}"
+    if why_not_downloadable(row) is not None:
         return f"Not included: {row.scan_status.label}"
     return ""
 
@@ -234,14 +231,13 @@ def add_evidence(
     out: zipfile.ZipFile, grant: Grant, date_from: date, date_to: date
 ) -> PackFiles:
     """Put the pack's evidence files in ``evidence/`` and say what became of each."""
-    scanning = bool(current_app.config.get("CLAMD_ADDRESS"))
     files = PackFiles()
     numbers: dict[tuple, int] = {}
     for row, uploaded_by, removed_by in evidence_files(grant.id, date_from, date_to):
         record_id = _record_id(row)
         key = (row.kind, record_id)
         numbers[key] = numbers.get(key, 0) + 1
-        note = _left_out(row, removed_by, scanning)
+        note = _left_out(row, removed_by)
         name, sha = None, row.sha256
         if not note:
             name = (
@@ -407,6 +403,15 @@ def _sweep(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def _result_url(grant_id: int, job_id: int) -> str:
+    """The finished pack's download page, as a path (with APPLICATION_ROOT). The worker
+    runs outside any request and SERVER_NAME is unset, so url_for is given one."""
+    with current_app.test_request_context():
+        return url_for(
+            "evidence_pack.result", grant_id=grant_id, job_id=job_id, _external=False
+        )
+
+
 @handler("evidence.pack")
 def _build(job: Job, progress) -> None:
     params = job.params
@@ -445,5 +450,5 @@ def _build(job: Job, progress) -> None:
         built=built,
     )
     job.result_name = built.filename
-    job.result_url = f"/grants/{grant_id}/evidence-pack/jobs/{job_id}"
+    job.result_url = _result_url(grant_id, job_id)
     db.session.commit()

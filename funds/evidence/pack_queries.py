@@ -32,6 +32,7 @@ from funds.models import (
 )
 from funds.money import from_pence, pence_sum
 from funds.payment_status import status_of
+from funds.suppliers import supplier_for_sharing
 
 #: Rows read from the database at a time while the pack is written.
 BATCH = 500
@@ -71,7 +72,7 @@ def period_total(grant_id: int, date_from: date, date_to: date) -> Decimal:
 def ledger_rows(grant_id: int, date_from: date, date_to: date) -> Iterator[tuple]:
     """The period's ledger lines, oldest first: id, date, amount, reverses id, budget
     line (its category, when the grant has a line for it), category, item, quantity,
-    supplier, delivery method, payment status, paid on, payment reference, beneficiary
+    supplier (none for money paid to the person), delivery method, payment status, paid on, payment reference, beneficiary
     reference, voucher serials, evidence reference, recorded by."""
     payment = aliased(DisbursementPayment)
     recorder = aliased(User)
@@ -90,7 +91,7 @@ def ledger_rows(grant_id: int, date_from: date, date_to: date) -> Iterator[tuple
             SpendCategory.name,
             ItemType.name,
             Disbursement.quantity,
-            Disbursement.supplier,
+            supplier_for_sharing(),
             Disbursement.delivery_method,
             status_of(),
             payment.paid_on,

@@ -3,7 +3,7 @@
 Every file of an upload is checked before anything is written; the bytes are written to
 disk, then the rows in one short transaction. If the rows cannot be written, the bytes
 are deleted again (``attach`` itself while flushing; the view with ``forget`` if the
-commit fails). Removing a file deletes its bytes and keeps its row.
+commit fails). Removing a file keeps its row and deletes its bytes once that commits.
 """
 
 from __future__ import annotations
@@ -154,7 +154,8 @@ def attach(
 
 
 def remove(evidence: EvidenceFile, *, actor: User, reason: str) -> EvidenceFile:
-    """Delete a file's bytes and mark its row removed (the row stays, with why and by whom).
+    """Mark a file's row removed (the row stays, with why and by whom); its bytes are
+    deleted when the caller commits.
 
     :raises ValidationError: on ``reason`` when no reason is given.
     :raises NotAllowed: when the file was removed already.
@@ -180,7 +181,8 @@ def remove(evidence: EvidenceFile, *, actor: User, reason: str) -> EvidenceFile:
         before={"sha256": evidence.sha256, "size_bytes": evidence.size_bytes},
         after={"removed": True, "grant_id": evidence.grant_id},
     )
-    storage.delete(evidence.stored_name)
+    # Only once the caller's commit succeeds: a failed commit leaves the bytes in place.
+    storage.delete_after_commit([storage.path_for(evidence.stored_name)])
     return evidence
 
 

@@ -10,9 +10,13 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import event
+
+from funds.extensions import db
 
 _STORED_NAME = re.compile(r"^[0-9a-f]{32}$")
 
@@ -60,3 +64,29 @@ def read(stored_name: str) -> bytes:
 def delete(stored_name: str) -> None:
     """Remove the bytes (an erasure, retention, a mistaken upload); missing is fine."""
     path_for(stored_name).unlink(missing_ok=True)
+
+
+_PENDING = "evidence_files_to_delete"
+
+
+def delete_after_commit(paths: Iterable[Path]) -> None:
+    """Delete these files once the current transaction commits (an erasure, a removal,
+    retention); if it rolls back they stay, so a row never says "present" for bytes that
+    are gone. Takes paths (from path_for, or a built pack's path)."""
+    session = db.session()
+    pending = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+        event.listen(session, "after_commit", _delete_pending)
+        event.listen(session, "after_rollback", _forget_pending)
+    pending.extend(paths)
+
+
+def _delete_pending(session) -> None:
+    for path in session.info.get(_PENDING, []):
+        Path(path).unlink(missing_ok=True)
+    session.info[_PENDING] = []
+
+
+def _forget_pending(session) -> None:
+    session.info[_PENDING] = []

@@ -39,9 +39,9 @@ from funds.models import (
     VoucherStatus,
     YoungPerson,
 )
-from funds.models.disbursement import CASH_FIRST_METHODS
 from funds.money import PENNY, from_pence, pence_of, pence_sum
 from funds.payment_status import status_of, unpaid
+from funds.suppliers import supplier_for_sharing
 
 AWARD = "award"
 REVERSAL = "reversal"
@@ -109,10 +109,7 @@ def _supplier():
     """The supplier, except for money paid to the person helped (cash, bank transfer,
     cash-out voucher): there the "supplier" box may hold a person's name, which must not
     reach the accounts, so the default contact is used instead."""
-    return case(
-        (Disbursement.delivery_method.in_(CASH_FIRST_METHODS), None),
-        else_=Disbursement.supplier,
-    )
+    return supplier_for_sharing()
 
 
 def _paid_awards(grant_id: int, date_from: date, date_to: date):

@@ -27,6 +27,7 @@ from funds.returns.engine import (
     places_subquery,
     within_expression,
 )
+from funds.suppliers import supplier_for_sharing
 
 # How a column's values are written.
 DATE, NUMBER, MONEY, TEXT = "date", "number", "money", "text"
@@ -207,7 +208,8 @@ def ledger_rows(engine: Engine, sheet: DataSheet) -> Iterator[list]:
             Household.reference, YoungPerson.reference, literal("")
         ),
         "amount": pence_of(Disbursement.amount),
-        "supplier": Disbursement.supplier,
+        # money paid to the person helped: the box may hold their name (not shared)
+        "supplier": supplier_for_sharing(),
         "evidence": Disbursement.evidence_reference,
         "quantity": Disbursement.quantity,
         "awards": case((Disbursement.reverses_id.is_(None), 1), else_=-1),

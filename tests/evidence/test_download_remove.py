@@ -205,3 +205,45 @@ def test_files_on_a_voucher_batch(app, client, login, world, item_id):
     assert response.status_code == 302
     html = client.get(f"/vouchers/batches/{batch_id}").get_data(as_text=True)
     assert "inv.xlsx" in html
+
+
+def test_a_removal_whose_commit_fails_leaves_the_file_on_disk(
+    app, client, login, world, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    file_id = _upload(app, client, login, world)
+    before = stored_files(app)
+    assert len(before) == 1
+    client = app.test_client()
+    login(world.manager, the_client=client)
+
+    real_commit = Session.commit
+
+    def failing_commit(session):
+        # Only the commit of the removal itself fails (the database went away).
+        if any(
+            isinstance(row, EvidenceFile) and row.removed_at is not None
+            for row in session.identity_map.values()
+        ):
+            raise OperationalError("COMMIT", {}, Exception("database is locked"))
+        real_commit(session)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Session, "commit", failing_commit)
+        response = client.post(
+            f"/evidence/{file_id}/remove", data={"reason": "Photo of the wrong receipt"}
+        )
+    assert response.status_code == 503
+    assert "Nothing was recorded" in response.get_data(as_text=True)
+    # The row still says the file is there, and it is: it can still be downloaded.
+    assert stored_files(app) == before
+    with app.app_context():
+        assert db.session.get(EvidenceFile, file_id).removed_at is None
+    assert "evidence.remove" not in audit_actions(app)
+    assert client.get(f"/evidence/{file_id}").data == samples.PDF
+    # Trying again once the database answers removes it, bytes and all.
+    response = client.post(f"/evidence/{file_id}/remove", data={"reason": "Wrong one"})
+    assert response.status_code == 302
+    assert stored_files(app) == []

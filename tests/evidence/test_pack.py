@@ -26,6 +26,7 @@ from funds.models import (
     Voucher,
     YoungPerson,
 )
+from funds.models.disbursement import CASH_FIRST_METHODS
 from funds.money import from_pence, pence_sum
 from tests.conftest import TODAY
 from tests.evidence.pack_helpers import (
@@ -208,7 +209,7 @@ def test_manifest_hashes_are_the_hashes_of_the_files_in_the_zip(app, ledger):
     pack = _pack(app, ledger["grant"], *FULL)
     files = pack.rows("Evidence files")
     included = [f for f in files if f["File in the pack"]]
-    assert len(included) == 6  # the removed file is listed, not included
+    assert len(included) == 5  # the removed and the waiting file are listed, not in
     for row in included:
         assert row["SHA-256"] == sha256(pack.read(row["File in the pack"]))
     assert sorted(pack.evidence_members()) == sorted(
@@ -320,7 +321,10 @@ def test_removed_and_unscanned_files_are_listed_not_included(app, ledger):
     removed = notes[f"Award {ledger['nobody']}"]
     assert removed["File in the pack"] is None
     assert "Removed 2024-07-01 09:30 UTC" in removed["Not included / notes"]
-    assert "Uploaded to the wrong award" in removed["Not included / notes"]
+    # when and by whom, never the reason typed (it may name the person helped)
+    assert "Uploaded to the wrong award" not in removed["Not included / notes"]
+    for name, data in pack.all_bytes():
+        assert b"wrong award" not in data, name
     # scanning is on: every file not scanned clean stays out, saying why
     waiting = notes[f"Award {ledger['young']}"]
     assert waiting["Not included / notes"] == "Not included: Waiting to be scanned"
@@ -331,9 +335,49 @@ def test_removed_and_unscanned_files_are_listed_not_included(app, ledger):
     assert pack.summary()["Evidence files listed but not in the pack"] == 7
 
 
-def test_scanning_off_includes_files_not_yet_scanned(app, ledger):
+def test_scanning_off_a_file_waiting_for_the_scanner_is_listed_not_included(
+    app, ledger
+):
+    # Scanning was switched off after the file was uploaded: it still cannot be
+    # downloaded, so it does not leave in the pack either (one rule for both).
     pack = _pack(app, ledger["grant"], *FULL)
-    assert f"evidence/{ledger['young']}-1.pdf" in pack.names
+    assert f"evidence/{ledger['young']}-1.pdf" not in pack.names
+    notes = {row["Attached to"]: row for row in pack.rows("Evidence files")}
+    waiting = notes[f"Award {ledger['young']}"]
+    assert waiting["File in the pack"] is None
+    assert waiting["Not included / notes"] == "Not included: Waiting to be scanned"
+    # files uploaded while scanning was off are included
+    assert f"evidence/{ledger['award']}-1.pdf" in pack.names
+
+
+def test_money_paid_to_the_person_never_names_them_in_the_pack(
+    app, create_grant, create_household, create_disbursement
+):
+    grant = create_grant("900.00", reference="G-PAYEE")
+    household = create_household()
+    payee = 'Payee =Ignatius "Payeeworth" *?~<b>\ufffe'
+    paid = {
+        method: create_disbursement(
+            grant,
+            "40.00",
+            household_id=household,
+            delivery_method=method,
+            supplier=payee,
+            awarded_on=date(2024, 5, 2),
+        )
+        for method in CASH_FIRST_METHODS
+    }
+    shop = create_disbursement(
+        grant, "5.00", household_id=household, supplier="Tesco Extra"
+    )
+    pack = _pack(app, grant, *FULL, template="hsf")
+    for name, data in pack.all_bytes():
+        for marker in ("Ignatius", "Payeeworth"):
+            assert marker not in data.decode("utf-8", "replace"), f"{marker} in {name}"
+            assert marker.encode("utf-16-le") not in data, f"{marker} in {name}"
+    lines = {row["Ledger id"]: row for row in pack.rows("Ledger lines")}
+    assert {lines[ident]["Supplier"] for ident in paid.values()} == {None}
+    assert lines[shop]["Supplier"] == "Tesco Extra"
 
 
 def test_an_empty_period_gives_a_valid_pack_with_no_lines(app, ledger):

@@ -280,3 +280,35 @@ def test_the_pack_total_is_the_exact_sum_of_the_lines(
     rows = pack.rows("Ledger lines")
     assert sum((pounds(r["Amount"]) for r in rows), Decimal("0.00")) == expected
     assert pounds(pack.summary()["Total of the ledger lines in the period"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("app_config", "root"),
+    [({}, ""), ({"APPLICATION_ROOT": "/funds"}, "/funds")],
+)
+def test_the_worker_builds_the_result_url_outside_any_request(
+    app, grant, create_user, root
+):
+    from flask import has_request_context
+
+    from funds.evidence.pack import build_in_background
+    from funds.jobs import start
+    from funds.models import User
+
+    owner = create_user(Role.MANAGER, name="Mina Manager")
+    with app.app_context():
+        assert not has_request_context()
+        job = build_in_background(
+            db.session.get(Grant, grant),
+            date(2024, 4, 1),
+            date(2025, 3, 31),
+            actor=db.session.get(User, owner),
+            template=None,
+        )
+        job_id = job.id
+        db.session.commit()
+        start(job_id)
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert job.status == JobStatus.DONE, job.error
+        assert job.result_url == f"{root}/grants/{grant}/evidence-pack/jobs/{job_id}"

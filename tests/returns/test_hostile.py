@@ -422,7 +422,8 @@ def test_text_a_workbook_cannot_hold_does_not_stop_the_return(app, hostile):
             ].iter_rows()
             for c in row
         }
-        assert "Tesco\ufffd\ufffd" in values
+        # a cash line's supplier box may hold the payee's name: it is not shared
+        assert not any("Tesco" in str(value) for value in values)
         assert "INV\ufffd\ufffd" in values and "Odd\ufffd item" in values
         check_built(built)
 
