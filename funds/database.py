@@ -120,8 +120,13 @@ def lock_for_update(model, ident):
     transaction holds the database's write lock (begin_writing) before the row is read.
     """
     begin_writing()
+    # populate_existing: a row this session already loaded is read again under the lock,
+    # so a check made on it (erased? held?) sees what another transaction committed.
     return db.session.execute(
-        select(model).where(model.id == ident).with_for_update()
+        select(model)
+        .where(model.id == ident)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 

@@ -1010,6 +1010,10 @@ SENTENCES = {
     ),
     "auth.two_factor.reset": _user("reset the two-step sign-in of "),
     "retention.rule": _retention_rule,
+    "retention.review": lambda e, n, a: [
+        f"listed the records due for review{' (a dry run)' if a.get('dry_run') else ''}: "
+        f"{a.get('people', 0):,} people and {a.get('files', 0):,} evidence files"
+    ],
     "retention.remove_file": _retention_file,
     "hold.place": _hold("placed a hold (no erasure, retention paused) on"),
     "hold.release": _hold("released the hold on"),

@@ -260,3 +260,16 @@ def received(
         raise ValueError("give a household_id or a young_person_id")
     awards, pence, grants = db.session.execute(query).one()
     return Received(int(awards), from_pence(int(pence)), int(grants))
+
+
+def person_by_reference(reference: str | None) -> Household | YoungPerson | None:
+    """The household or young person with this reference (any case), erased or not, or
+    None: the one lookup by reference for erasure, subject access and their commands."""
+    cleaned = (reference or "").strip().upper()
+    if not cleaned:
+        return None
+    for model in (Household, YoungPerson):
+        found = db.session.scalar(select(model).where(model.reference == cleaned))
+        if found is not None:
+            return found
+    return None

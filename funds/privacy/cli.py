@@ -21,6 +21,20 @@ retention_group = AppGroup(
 )
 
 
+def _audit_review(people: int, files: int, *, dry_run: bool) -> None:
+    """A review reads who is past their period: audited like any read of the list."""
+    from funds.audit import record_event
+    from funds.database import begin_writing
+
+    begin_writing()
+    record_event(
+        "retention.review",
+        actor=None,
+        after={"people": people, "files": files, "dry_run": dry_run},
+    )
+    db.session.commit()
+
+
 def _fail(error: FundsError) -> click.ClickException:
     db.session.rollback()
     return click.ClickException(error.message)
@@ -56,6 +70,8 @@ def retention_review() -> None:
         click.echo(f"{person.reference}\t{person.subject_type}\t{person.due_on}")
     for file in files:
         click.echo(f"file-{file.id}\tevidence ({file.grant_reference})\t{file.due_on}")
+    db.session.rollback()
+    _audit_review(len(people), len(files), dry_run=False)
     click.echo(
         f"{len(people)} people and {len(files)} evidence files are due for review.",
         err=True,
@@ -106,6 +122,7 @@ def retention_apply(dry_run: bool) -> None:
             f"{verb} evidence file-{due.id} ({due.grant_reference}, due {due.due_on})"
         )
     if dry_run:
+        _audit_review(len(people), len(files), dry_run=True)
         click.echo("Dry run: nothing was changed.", err=True)
 
 
@@ -122,3 +139,8 @@ def retention_replay() -> None:
     for reference in held:
         click.secho(f"Left {reference}: held", fg="red", err=True)
     click.echo(f"{len(done)} erasures replayed.", err=True)
+    if held:
+        raise click.ClickException(
+            f"{len(held)} erased people are held in this database and were not erased "
+            "again: release their holds and run this again."
+        )

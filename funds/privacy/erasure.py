@@ -44,6 +44,7 @@ from funds.models import (
 )
 from funds.models.base import utcnow
 from funds.models.disbursement import CASH_FIRST_METHODS
+from funds.people.queries import person_by_reference as find_person
 from funds.privacy import erasure_file
 from funds.privacy.birth_dates import anonymised_birth_date
 from funds.privacy.holds import clean_reason, describe, holding
@@ -101,20 +102,6 @@ class Erasure:
     import_files: tuple[int, ...]
 
 
-def find_person(reference: str) -> Person | None:
-    """The household or young person with this reference (any case), if there is one."""
-    wanted = (reference or "").strip().upper()
-    if not wanted:
-        return None
-    for model in (Household, YoungPerson):
-        found = db.session.scalars(
-            select(model).where(model.reference == wanted)
-        ).first()
-        if found is not None:
-            return found
-    return None
-
-
 @dataclass(frozen=True)
 class Preview:
     """What an erasure would touch, for the confirm page (counts only)."""
@@ -145,7 +132,7 @@ def check_erasable(person: Person) -> None:
     """
     if person.erased_at is not None:
         raise NotAllowed(f"{person.reference} was already erased", field="reason")
-    hold = holding(person)
+    hold = holding(person, lock_grants=True)
     if hold is not None:
         raise NotAllowed(
             f"{person.reference} cannot be erased: {describe(hold)} is held "
@@ -221,11 +208,30 @@ def _remove_files(award_ids: list[int], actor: User | None, now: datetime) -> li
         if record.removed_at is None:
             record.removed_at = now
             record.removed_by_id = actor.id if actor is not None else None
-            record.removed_reason = "erasure"
+        # A reason typed when it was removed earlier may name the person too.
+        record.removed_reason = "erasure"
     db.session.flush()
-    for record in files:
-        storage.delete(record.stored_name)
+    storage.delete_after_commit(
+        storage.path_for(record.stored_name) for record in files
+    )
+    _forget_built_packs(award_ids)
     return [record.id for record in files]
+
+
+def _forget_built_packs(award_ids: list[int]) -> None:
+    """Evidence packs the job worker built for these awards' grants copied the files in:
+    delete them too (their owners can build them again)."""
+    from funds.evidence.pack import job_pack_path
+
+    grant_ids = set(
+        db.session.scalars(
+            select(Disbursement.grant_id).where(Disbursement.id.in_(award_ids))
+        )
+    )
+    packs = db.session.scalars(select(Job).where(Job.kind == "evidence.pack"))
+    storage.delete_after_commit(
+        job_pack_path(job) for job in packs if job.params.get("grant_id") in grant_ids
+    )
 
 
 def _kept(values: dict | None) -> dict:
@@ -376,6 +382,8 @@ def erase_person(
             person.__tablename__: [person.id],
             "disbursements": award_ids,
             "evidence_files": file_ids,
+            # An import's undo reason is blanked above; its audit event held it too.
+            "imports": list(import_ids),
         },
         now,
     )

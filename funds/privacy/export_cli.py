@@ -28,7 +28,8 @@ from funds.extensions import db
 def person_export(reference: str, out: str) -> None:
     """Write everything held about one household or young person to a JSON file
     (audited ``person.export`` with no actor). An unknown reference writes nothing."""
-    from funds.privacy.subject_access import as_json, find_person, gather, record_export
+    from funds.people.queries import person_by_reference as find_person
+    from funds.privacy.subject_access import as_json, gather, record_export
 
     person = find_person(reference)
     if person is None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import exists, or_, select
 
 from funds.audit import record_event
-from funds.database import writes
+from funds.database import lock_for_update, writes
 from funds.errors import Conflict, ValidationError
 from funds.extensions import db
 from funds.models import (
@@ -83,9 +83,22 @@ def _grants_of(subject: Household | YoungPerson):
     )
 
 
-def holding(subject: Household | YoungPerson) -> RetentionHold | None:
+def holding(
+    subject: Household | YoungPerson, *, lock_grants: bool = False
+) -> RetentionHold | None:
     """The active hold that stops this person's retention and erasure: one on the person,
-    or on any grant they received from."""
+    or on any grant they received from.
+
+    :param lock_grants: share-lock those grants' rows first (an erasure does), so a hold
+        being placed on one of them now (which locks the grant) is seen or waits.
+    """
+    if lock_grants:
+        grant_ids = _grants_of(subject).subquery()
+        db.session.execute(
+            select(Grant.id)
+            .where(Grant.id.in_(select(grant_ids.c[0])))
+            .with_for_update(read=True)
+        ).all()
     own = active_hold(subject)
     if own is not None:
         return own
@@ -149,6 +162,9 @@ def place_hold(subject: Subject, *, reason: str, actor: User) -> RetentionHold:
     :raises Conflict: when the record is already held.
     """
     text = clean_reason(reason)
+    # Lock the record: an erasure of it (or of someone who received from this grant)
+    # running now either finishes first or sees the hold.
+    subject = lock_for_update(type(subject), subject.id)
     if active_hold(subject) is not None:
         raise Conflict("This record is already held", field="reason")
     hold = RetentionHold(reason=text, placed_by_id=actor.id)

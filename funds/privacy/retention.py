@@ -306,7 +306,7 @@ def remove_file(file_id: int, *, reason: str, actor: User | None) -> EvidenceFil
     record.removed_by_id = actor.id if actor is not None else None
     record.removed_reason = reason
     db.session.flush()
-    storage.delete(record.stored_name)
+    storage.delete_after_commit([storage.path_for(record.stored_name)])
     record_event(
         "retention.remove_file",
         actor=actor,

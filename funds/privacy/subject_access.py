@@ -60,18 +60,6 @@ class SubjectAccess:
         return sum((award["amount"] for award in self.awards), Decimal("0.00"))
 
 
-def find_person(reference: str) -> Person | None:
-    """The household or young person with this reference (any case), or None."""
-    cleaned = (reference or "").strip().upper()
-    if not cleaned:
-        return None
-    for model in (Household, YoungPerson):
-        found = db.session.scalar(select(model).where(model.reference == cleaned))
-        if found is not None:
-            return found
-    return None
-
-
 def kind_of(person: Person) -> str:
     return HOUSEHOLD if isinstance(person, Household) else YOUNG_PERSON
 

@@ -16,7 +16,7 @@ from flask import (
 from flask_login import current_user
 
 from funds.auth.decorators import recent_login_required
-from funds.errors import FundsError, apply_to_form, status_for
+from funds.errors import FundsError, NotAllowed, apply_to_form, status_for
 from funds.extensions import db
 from funds.models import Grant, Household, RecordKind, YoungPerson
 from funds.privacy.erasure import erase_person, erasure_preview
@@ -203,7 +203,8 @@ def erase(subject: str, **ids):
         except FundsError as error:
             db.session.rollback()
             apply_to_form(form, error)
-            status = 409
+            # Held or already erased: the record's state clashes (409); a bad reason: 422.
+            status = 409 if isinstance(error, NotAllowed) else status_for(error)
         else:
             db.session.commit()
             flash(

@@ -350,3 +350,72 @@ def test_a_payee_name_on_money_paid_to_the_person_goes_a_shop_stays(
         assert db.session.get(Disbursement, shop).supplier == "Tesco =<> *?~"
         assert str(db.session.get(Disbursement, paid).amount) == "25.00"
         assert database_mentions("O'Brien") == []
+
+
+def test_files_leave_the_disk_only_when_the_erasure_commits(app, ledger):
+    """A rolled-back erasure keeps the bytes its rows still describe; a committed one
+    deletes them, and overwrites a reason typed when a file was removed before."""
+    with app.app_context():
+        earlier = db.session.get(EvidenceFile, ledger["file"])
+        earlier.removed_reason = f"wrong award for {HOSTILE}"
+        db.session.commit()
+        erase_person(
+            db.session.get(Household, ledger["household"]),
+            reason="Asked to be forgotten",
+            actor=None,
+        )
+        db.session.rollback()
+        assert storage.path_for(ledger["stored"]).exists()
+        assert db.session.get(Household, ledger["household"]).erased_at is None
+    _erase(app, ledger["household"], None)
+    with app.app_context():
+        assert not storage.path_for(ledger["stored"]).exists()
+        assert db.session.get(EvidenceFile, ledger["file"]).removed_reason == "erasure"
+        assert database_mentions("O'Brien") == []
+
+
+def test_evidence_packs_built_for_their_grants_are_deleted(app, ledger):
+    from funds.evidence.pack import job_pack_path
+    from funds.models import Job
+
+    with app.app_context():
+        built = Job(
+            kind="evidence.pack",
+            title="Building the evidence pack",
+            params={"grant_id": ledger["grant"]},
+            created_by_id=ledger["admin"],
+        )
+        other = Job(
+            kind="evidence.pack",
+            title="Another grant's pack",
+            params={"grant_id": ledger["grant"] + 1000},
+            created_by_id=ledger["admin"],
+        )
+        db.session.add_all([built, other])
+        db.session.commit()
+        paths = [job_pack_path(built), job_pack_path(other)]
+        for path in paths:
+            path.write_bytes(b"PK zip holding the receipt")
+    _erase(app, ledger["household"], None)
+    assert not paths[0].exists() and paths[1].exists()
+
+
+def test_replay_fails_loudly_when_a_restored_person_is_held(app, ledger, runner):
+    _erase(app, ledger["household"], ledger["admin"])
+    with app.app_context():
+        db.session.execute(
+            text("UPDATE households SET name = :name, erased_at = NULL WHERE id = :id"),
+            {"name": HOSTILE, "id": ledger["household"]},
+        )
+        db.session.commit()
+        place_hold(
+            db.session.get(Household, ledger["household"]),
+            reason="Complaint received",
+            actor=db.session.get(User, ledger["admin"]),
+        )
+        db.session.commit()
+    result = runner.invoke(args=["retention", "replay"])
+    assert result.exit_code != 0
+    assert "held" in result.output
+    with app.app_context():
+        assert db.session.get(Household, ledger["household"]).name == HOSTILE

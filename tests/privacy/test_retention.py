@@ -180,6 +180,11 @@ def test_review_prints_references_and_no_names(runner, app, people):
     with time_machine.travel(NOW, tick=False):
         result = runner.invoke(args=["retention", "review"])
     assert result.exit_code == 0
+    with app.app_context():
+        review = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "retention.review")
+        ).one()
+        assert review.actor_id is None and review.after["people"] >= 2
     assert f"{refs['due']}\thousehold\t2030-05-01" in result.output
     assert f"{refs['older']}\tyoung-person\t2030-06-03" in result.output
     assert "Due Household" not in result.output and "Older" not in result.output
@@ -196,7 +201,12 @@ def test_apply_dry_run_changes_nothing(runner, app, people):
     assert f"Would remove evidence file-{people['file']}" in result.output
     with app.app_context():
         assert db.session.get(Household, people["due"]).erased_at is None
-        assert db.session.scalar(select(db.func.count(AuditEvent.id))) == events
+        # Nothing changed; the only new audit event says the list was read.
+        assert db.session.scalar(select(db.func.count(AuditEvent.id))) == events + 1
+        review = db.session.scalars(
+            select(AuditEvent).order_by(AuditEvent.id.desc())
+        ).first()
+        assert review.action == "retention.review" and review.after["dry_run"] is True
         assert storage.path_for(people["stored"]).exists()
 
 
