@@ -34,6 +34,22 @@ JPEG = "image/jpeg"
 PNG = "image/png"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXTENSIONS = {PDF: ".pdf", JPEG: ".jpg", PNG: ".png", XLSX: ".xlsx"}
+#: The name endings each kind may be uploaded under (any case). A name with no ending is
+#: fine (a download is always named by what the file is); a name ending otherwise
+#: (``receipt.exe`` holding a PDF) is refused, so the name never disagrees with the content.
+NAME_ENDINGS = {
+    PDF: {"pdf"},
+    JPEG: {"jpg", "jpeg", "jpe", "jfif"},
+    PNG: {"png"},
+    XLSX: {"xlsx"},
+}
+_KIND_WORDS = {
+    PDF: "a PDF",
+    JPEG: "a JPEG image",
+    PNG: "a PNG image",
+    XLSX: "an Excel workbook",
+}
+_ENDING = re.compile(r"\.([A-Za-z0-9]{1,8})$")
 #: What the upload form's ``accept`` attribute offers (a phone offers its camera).
 ACCEPT = "application/pdf,image/jpeg,image/png,.xlsx"
 KINDS_SENTENCE = "a PDF, a JPEG or PNG image, or an Excel workbook (.xlsx)"
@@ -109,6 +125,23 @@ def _refuse(name: str, message: str) -> ValidationError:
     return ValidationError(f"{name}: {message}", field="files")
 
 
+def _named(name: str, data: bytes, content_type: str) -> CheckedFile:
+    """The checked file, once its content passed, if its name agrees with it."""
+    _check_ending(name, content_type)
+    return CheckedFile(name, data, content_type)
+
+
+def _check_ending(name: str, content_type: str) -> None:
+    found = _ENDING.search(name)
+    if found and found.group(1).lower() not in NAME_ENDINGS[content_type]:
+        expected = EXTENSIONS[content_type]
+        raise _refuse(
+            name,
+            f"the name ends in .{found.group(1)} but the file is "
+            f"{_KIND_WORDS[content_type]}: rename it to end in {expected}",
+        )
+
+
 def check_file(raw_name: str | None, data: bytes, *, max_bytes: int) -> CheckedFile:
     """Check one file by its content; the bytes to keep.
 
@@ -120,13 +153,13 @@ def check_file(raw_name: str | None, data: bytes, *, max_bytes: int) -> CheckedF
     if len(data) > max_bytes:
         raise _refuse(name, f"the file is larger than {max_bytes // (1024 * 1024)} MB")
     if data.startswith(b"%PDF-"):
-        return CheckedFile(name, _check_pdf(name, data), PDF)
+        return _named(name, _check_pdf(name, data), PDF)
     if data.startswith(b"\xff\xd8\xff"):
-        return CheckedFile(name, _reencode(name, data, "JPEG"), JPEG)
+        return _named(name, _reencode(name, data, "JPEG"), JPEG)
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return CheckedFile(name, _reencode(name, data, "PNG"), PNG)
+        return _named(name, _reencode(name, data, "PNG"), PNG)
     if data.startswith(b"PK\x03\x04"):
-        return CheckedFile(name, _check_xlsx(name, data), XLSX)
+        return _named(name, _check_xlsx(name, data), XLSX)
     raise _refuse(
         name,
         f"this kind of file is not accepted. Upload {KINDS_SENTENCE} "

@@ -107,3 +107,19 @@ def test_a_truncated_image_is_unreadable():
 def test_a_png_declaring_too_many_pixels_is_refused_quickly():
     with pytest.raises(ValidationError, match="too large"):
         check_file("a.png", samples.pixel_bomb_png(8000, 8000), max_bytes=CAP)
+
+
+def test_a_name_that_disagrees_with_the_content_is_refused():
+    from funds.evidence.files import check_file
+
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF"
+    with pytest.raises(ValidationError) as refused:
+        check_file("receipt.exe", pdf, max_bytes=1_000_000)
+    assert "receipt.exe" in refused.value.message and ".pdf" in refused.value.message
+    assert check_file("RECEIPT.PDF", pdf, max_bytes=1_000_000).content_type.endswith(
+        "pdf"
+    )
+    # No ending at all is fine: a download is named by what the file is.
+    assert check_file("scan from the office", pdf, max_bytes=1_000_000).extension == (
+        ".pdf"
+    )
