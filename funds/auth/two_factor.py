@@ -19,6 +19,7 @@ import qrcode.image.svg
 from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import NoResultFound
 
 from funds.audit import record_event
 from funds.auth.passwords import verify_password
@@ -29,7 +30,7 @@ from funds.auth.services import (
     login_throttled,
     record_login_failure,
 )
-from funds.database import begin_writing, writes
+from funds.database import lock_for_update, writes
 from funds.errors import NotAllowed, ValidationError
 from funds.extensions import db
 from funds.models import Role, User
@@ -195,13 +196,10 @@ def _replace_recovery_codes(user: User) -> list[str]:
 def _locked_user(user_id: int) -> User:
     """The user's row, locked for this transaction and read afresh (two requests with the
     same code: the second sees the step the first used)."""
-    begin_writing()
-    return db.session.execute(
-        select(User)
-        .where(User.id == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    user = lock_for_update(User, user_id)
+    if user is None:
+        raise NoResultFound(f"no user {user_id}")
+    return user
 
 
 def _use_code(user: User, code: str) -> SecondStep | None:
