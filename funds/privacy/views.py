@@ -138,6 +138,21 @@ def _hold_page(form, record, noun, back, *, hold, releasing: bool, status=200):
     ), status
 
 
+def _commit_or_show(form, action, *, done: str, back: str) -> tuple:
+    """Run the service ``action``; on success commit, flash ``done`` and go ``back``;
+    on its error roll back and put the message on the form. Returns (redirect or None,
+    status): a held or erased record clashes (409), a bad reason breaks a rule (422)."""
+    try:
+        action()
+    except FundsError as error:
+        db.session.rollback()
+        apply_to_form(form, error)
+        return None, 409 if isinstance(error, NotAllowed) else status_for(error)
+    db.session.commit()
+    flash(done, "success")
+    return redirect(back), 200
+
+
 @_routes("hold")
 def place(subject: str, **ids):
     record, back, noun = _subject(subject, ids)
@@ -147,16 +162,14 @@ def place(subject: str, **ids):
         return _hold_page(form, record, noun, back, hold=hold, releasing=False)
     status = 200
     if form.validate_on_submit():
-        try:
-            place_hold(record, reason=form.reason.data, actor=_actor())
-        except FundsError as error:
-            db.session.rollback()
-            apply_to_form(form, error)
-            status = status_for(error)
-        else:
-            db.session.commit()
-            flash(f"{record.reference} is held: it will not be erased", "success")
-            return redirect(back)
+        done, status = _commit_or_show(
+            form,
+            lambda: place_hold(record, reason=form.reason.data, actor=_actor()),
+            done=f"{record.reference} is held: it will not be erased",
+            back=back,
+        )
+        if done is not None:
+            return done
     elif form.is_submitted():
         status = 422
     return _hold_page(
@@ -171,16 +184,14 @@ def release(subject: str, **ids):
     hold = active_hold(record)
     status = 200
     if hold is not None and form.validate_on_submit():
-        try:
-            release_hold(record, reason=form.reason.data, actor=_actor())
-        except FundsError as error:
-            db.session.rollback()
-            apply_to_form(form, error)
-            status = status_for(error)
-        else:
-            db.session.commit()
-            flash(f"The hold on {record.reference} is released", "success")
-            return redirect(back)
+        done, status = _commit_or_show(
+            form,
+            lambda: release_hold(record, reason=form.reason.data, actor=_actor()),
+            done=f"The hold on {record.reference} is released",
+            back=back,
+        )
+        if done is not None:
+            return done
     elif form.is_submitted():
         status = 422 if hold is not None else 409
     return _hold_page(
@@ -198,20 +209,14 @@ def erase(subject: str, **ids):
     form = EraseForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            erase_person(record, reason=form.reason.data, actor=_actor())
-        except FundsError as error:
-            db.session.rollback()
-            apply_to_form(form, error)
-            # Held or already erased: the record's state clashes (409); a bad reason: 422.
-            status = 409 if isinstance(error, NotAllowed) else status_for(error)
-        else:
-            db.session.commit()
-            flash(
-                f"The personal details of {noun} {record.reference} were erased",
-                "success",
-            )
-            return redirect(back)
+        done, status = _commit_or_show(
+            form,
+            lambda: erase_person(record, reason=form.reason.data, actor=_actor()),
+            done=f"The personal details of {noun} {record.reference} were erased",
+            back=back,
+        )
+        if done is not None:
+            return done
     elif form.is_submitted():
         status = 422
     record, back, noun = _subject(subject, ids, people_only=True)
