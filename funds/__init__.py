@@ -222,6 +222,7 @@ def register_commands(app: Flask) -> None:
     from funds.evidence.cli import evidence_group
     from funds.exports.cli import export_group
     from funds.imports.cli import import_group
+    from funds.ledger.cli import ledger_group
     from funds.privacy.cli import person_group, retention_group
     from funds.privacy.export_cli import person_export
     from funds.returns.cli import return_group
@@ -234,6 +235,7 @@ def register_commands(app: Flask) -> None:
         person_group,
         retention_group,
         evidence_group,
+        ledger_group,
     ]:
         app.cli.add_command(command)
     person_group.add_command(person_export)  # ``flask person export``

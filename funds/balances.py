@@ -7,27 +7,29 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from funds.extensions import db
-from funds.models import Disbursement, Grant, Voucher, VoucherBatch, VoucherStatus
-from funds.money import from_pence, pence_of, pence_sum
+from funds.models import Grant, GrantBalance, VoucherStatus
+from funds.money import from_pence
 
 #: Vouchers bought but never given out still hold the grant's money (returned ones do not).
 UNISSUED = (VoucherStatus.IN_STOCK, VoucherStatus.EXPIRED)
 
 
 def spent_pence(grant_id: int) -> int:
-    """Net spend on a grant in pence: awards less reversals."""
+    """Net spend on a grant in pence: awards less reversals (its running total, which
+    the ledger's triggers keep in the same transaction as every line)."""
     return db.session.scalar(
-        select(pence_sum(Disbursement.amount)).where(Disbursement.grant_id == grant_id)
+        select(func.coalesce(func.sum(GrantBalance.spent_pence), 0)).where(
+            GrantBalance.grant_id == grant_id
+        )
     )
 
 
 def voucher_stock_pence(grant_id: int) -> int:
     """Face value, in pence, of the grant's vouchers bought and not issued or returned."""
     return db.session.scalar(
-        select(func.coalesce(func.sum(pence_of(VoucherBatch.face_value)), 0))
-        .select_from(Voucher)
-        .join(VoucherBatch, VoucherBatch.id == Voucher.batch_id)
-        .where(VoucherBatch.grant_id == grant_id, Voucher.status.in_(UNISSUED))
+        select(func.coalesce(func.sum(GrantBalance.held_pence), 0)).where(
+            GrantBalance.grant_id == grant_id
+        )
     )
 
 

@@ -12,7 +12,7 @@ import enum
 from sqlalchemy import and_, case, exists, select
 from sqlalchemy.orm import aliased
 
-from funds.models import Disbursement, DisbursementPayment, Voucher
+from funds.models import Disbursement, DisbursementPayment, UnpaidAward, Voucher
 
 
 class PaymentStatus(enum.StrEnum):
@@ -70,6 +70,18 @@ def unpaid(line=Disbursement):
     )
 
 
+def listed_unpaid(line=Disbursement):
+    """SQL: the award is on the list of awards not yet paid that the ledger keeps
+    (funds.models.rollups.UnpaidAward): the same set as ``unpaid()``, kept by triggers in
+    every write's transaction and checked against ``unpaid()`` by ``flask ledger
+    verify``. One primary-key probe where ``unpaid()`` makes three."""
+    return exists(
+        select(UnpaidAward.disbursement_id).where(
+            UnpaidAward.disbursement_id == line.id
+        )
+    )
+
+
 def status_of(line=Disbursement):
     """SQL: the line's PaymentStatus value."""
     return case(
@@ -84,7 +96,7 @@ def status_of(line=Disbursement):
 def condition(status: PaymentStatus, line=Disbursement):
     """SQL: the line has ``status`` (for the awards list's filter)."""
     if status is PaymentStatus.UNPAID:
-        return unpaid(line)
+        return listed_unpaid(line)
     if status is PaymentStatus.REVERSAL:
         return line.reverses_id.is_not(None)
     if status is PaymentStatus.REVERSED:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from funds import create_app
 from funds.admin.services import create_user as create_user_service
 from funds.extensions import db
+from funds.ledger.verify import verify_rollups
 from funds.models import AuditEvent, Role, User
 
 #: A password every test user has; it passes the password policy.
@@ -66,8 +67,12 @@ def app(tmp_path, app_config):
     yield app
     with app.app_context():
         db.session.remove()
+        # Whatever the test did, the running totals still agree with the ledger.
+        differences = verify_rollups()
+        db.session.remove()
         db.drop_all()
         db.engine.dispose()
+    assert not differences, [str(d) for d in differences[:10]]
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The dashboard's figures: each one SQL aggregate over the ledger, never rows in Python."""
+"""The dashboard's figures: each one SQL aggregate over the ledger's running totals
+(funds.models.rollups), never rows in Python."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, select, union_all
+from sqlalchemy import func, select, union_all
 
 from funds.dashboard.forecast import RECENT_DAYS, Forecast
 from funds.extensions import db
@@ -17,17 +18,19 @@ from funds.models import (
     Funder,
     FundTransfer,
     Grant,
+    GrantBalance,
     GrantReceipt,
     GrantStatus,
     ItemType,
+    LedgerRollup,
     PeriodLock,
     SpendCategory,
+    UnpaidAward,
     Voucher,
     VoucherBatch,
     VoucherStatus,
 )
 from funds.money import from_pence, pence_of
-from funds.payment_status import unpaid
 
 #: Vouchers expiring within this many days are listed.
 EXPIRING_DAYS = 30
@@ -38,27 +41,25 @@ RETURNS_DUE_DAYS = 30
 
 
 def _ledger_by_grant(today: date):
-    """Net spend, and net spend over the recent window, per grant (pence)."""
-    amount = pence_of(Disbursement.amount)
+    """Net spend, and net spend over the recent window, per grant (pence): the grant's
+    running total and the day totals of the window (funds.models.rollups)."""
     recent_from = today - timedelta(days=RECENT_DAYS - 1)
+    recent = (
+        select(
+            LedgerRollup.grant_id.label("grant_id"),
+            func.sum(LedgerRollup.spent_pence).label("recent"),
+        )
+        .where(LedgerRollup.awarded_on >= recent_from, LedgerRollup.awarded_on <= today)
+        .group_by(LedgerRollup.grant_id)
+        .subquery()
+    )
     return (
         select(
-            Disbursement.grant_id.label("grant_id"),
-            func.sum(amount).label("spent"),
-            func.sum(
-                case(
-                    (
-                        and_(
-                            Disbursement.awarded_on >= recent_from,
-                            Disbursement.awarded_on <= today,
-                        ),
-                        amount,
-                    ),
-                    else_=0,
-                )
-            ).label("recent"),
+            GrantBalance.grant_id.label("grant_id"),
+            GrantBalance.spent_pence.label("spent"),
+            func.coalesce(recent.c.recent, 0).label("recent"),
         )
-        .group_by(Disbursement.grant_id)
+        .outerjoin(recent, recent.c.grant_id == GrantBalance.grant_id)
         .subquery()
     )
 
@@ -247,14 +248,13 @@ def monthly_profile(
 def spend_by_month(grant_id: int) -> dict[str, Decimal]:
     """Net spend per calendar month of a grant.
 
-    Summed in SQL per day (the covering index gives the days in order, with no row read
-    and no date formatting per line); the few hundred daily sums are then added into
-    their months.
+    Read from the grant's day totals (funds.models.rollups); the few hundred daily sums
+    are then added into their months.
     """
     rows = db.session.execute(
-        select(Disbursement.awarded_on, func.sum(pence_of(Disbursement.amount)))
-        .where(Disbursement.grant_id == grant_id)
-        .group_by(Disbursement.awarded_on)
+        select(LedgerRollup.awarded_on, func.sum(LedgerRollup.spent_pence))
+        .where(LedgerRollup.grant_id == grant_id)
+        .group_by(LedgerRollup.awarded_on)
     )
     months: dict[str, int] = {}
     for day, pence in rows:
@@ -265,18 +265,16 @@ def spend_by_month(grant_id: int) -> dict[str, Decimal]:
 
 def spend_by_line_and_month(grant_id: int) -> dict[int, dict[str, Decimal]]:
     """Net spend per spend category and month of a grant: category id -> month -> spend
-    (summed in SQL per day and item type, then added into months and categories)."""
+    (its day totals per item type, added into months and categories)."""
     categories: dict[int, int] = {}
     for item, category in db.session.execute(select(ItemType.id, ItemType.category_id)):
         categories[item] = category
     rows = db.session.execute(
         select(
-            Disbursement.item_type_id,
-            Disbursement.awarded_on,
-            func.sum(pence_of(Disbursement.amount)),
-        )
-        .where(Disbursement.grant_id == grant_id)
-        .group_by(Disbursement.awarded_on, Disbursement.item_type_id)
+            LedgerRollup.item_type_id,
+            LedgerRollup.awarded_on,
+            LedgerRollup.spent_pence,
+        ).where(LedgerRollup.grant_id == grant_id)
     )
     pence_by: dict[int, dict[str, int]] = {}
     for item_type_id, day, pence in rows:
@@ -314,13 +312,14 @@ class Unpaid:
 
 
 def unpaid_awards() -> Unpaid:
-    """Every award still to be paid (funds.payment_status), in one aggregate."""
+    """Every award still to be paid (funds.payment_status), in one aggregate over the
+    list of awards not yet paid the ledger keeps (funds.models.rollups)."""
     count, pence, oldest = db.session.execute(
         select(
-            func.count(Disbursement.id),
-            func.coalesce(func.sum(pence_of(Disbursement.amount)), 0),
+            func.count(UnpaidAward.disbursement_id),
+            func.coalesce(func.sum(UnpaidAward.amount_pence), 0),
             func.min(Disbursement.awarded_on),
-        ).where(unpaid())
+        ).join(Disbursement, Disbursement.id == UnpaidAward.disbursement_id)
     ).one()
     return Unpaid(int(count), from_pence(pence), oldest)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -18,16 +18,18 @@ from funds.models import (
     Disbursement,
     DisbursementPayment,
     Grant,
+    GrantBalance,
     GrantStatus,
     Household,
     ItemType,
     PaymentRun,
     SpendCategory,
+    UnpaidAward,
     User,
     YoungPerson,
 )
 from funds.money import from_pence, pence_of, pence_sum
-from funds.payment_status import PaymentStatus, condition, status_of, unpaid
+from funds.payment_status import PaymentStatus, condition, listed_unpaid, status_of
 
 PAGE_SIZE = 50
 #: The largest id a database row can have (BIGINT); anything bigger is not an id.
@@ -223,8 +225,15 @@ class LedgerTotals:
 
 def ledger_totals(filters: LedgerFilter) -> LedgerTotals:
     """Count and net amount of every line matching ``filters``, and what of it is not yet
-    paid, in one SQL aggregate."""
-    not_paid = unpaid()
+    paid, in one SQL aggregate. The whole ledger, or one grant's, is read from the
+    running totals the ledger keeps (funds.models.rollups): a few rows, whatever its size."""
+    if _only_grant(filters):
+        return _grant_totals(filters.grant_id)
+    if _only_grant(replace(filters, payment_status=None)) and (
+        filters.payment_status is PaymentStatus.UNPAID
+    ):
+        return _grant_totals(filters.grant_id, unpaid_only=True)
+    not_paid = listed_unpaid()
     awards, reversals, pence, unpaid_count, unpaid_pence, oldest = db.session.execute(
         select(
             func.count(case((Disbursement.reverses_id.is_(None), 1))),
@@ -242,6 +251,43 @@ def ledger_totals(filters: LedgerFilter) -> LedgerTotals:
         int(unpaid_count),
         from_pence(unpaid_pence),
         oldest,
+    )
+
+
+def _only_grant(filters: LedgerFilter) -> bool:
+    """True when nothing but (at most) the grant narrows the list."""
+    narrowing = {
+        key for key, value in vars(filters).items() if value not in (None, False)
+    }
+    return narrowing <= {"grant_id"}
+
+
+def _grant_totals(grant_id: int | None, *, unpaid_only: bool = False) -> LedgerTotals:
+    """The totals of every line (of one grant), or of its awards not yet paid, from the
+    grants' running totals."""
+    balances = select(
+        func.coalesce(func.sum(GrantBalance.awards), 0),
+        func.coalesce(func.sum(GrantBalance.lines - GrantBalance.awards), 0),
+        func.coalesce(func.sum(GrantBalance.spent_pence), 0),
+        func.coalesce(func.sum(GrantBalance.unpaid_awards), 0),
+        func.coalesce(func.sum(GrantBalance.unpaid_pence), 0),
+    )
+    oldest = select(func.min(UnpaidAward.awarded_on))
+    if grant_id is not None:
+        balances = balances.where(GrantBalance.grant_id == grant_id)
+        oldest = oldest.where(UnpaidAward.grant_id == grant_id)
+    awards, reversals, pence, unpaid_count, unpaid_pence = db.session.execute(
+        balances
+    ).one()
+    if unpaid_only:
+        awards, reversals, pence = unpaid_count, 0, unpaid_pence
+    return LedgerTotals(
+        int(awards),
+        int(reversals),
+        from_pence(pence),
+        int(unpaid_count),
+        from_pence(unpaid_pence),
+        db.session.scalar(oldest),
     )
 
 
@@ -354,30 +400,17 @@ def grant_choices(*, open_only: bool) -> list[Grant]:
 
 def available_by_grant(grant_ids: list[int]) -> dict[int, Decimal]:
     """What each grant has available to award (total less net spend less vouchers held),
-    in one query: the figure the award's own check uses."""
-    from funds.grants.queries import _per_grant_held
-
+    in one query over the grants' running totals: the figure the award's own check uses."""
     if not grant_ids:
         return {}
-    spent = (
-        select(
-            Disbursement.grant_id.label("grant_id"),
-            pence_sum(Disbursement.amount).label("spent"),
-        )
-        .where(Disbursement.grant_id.in_(grant_ids))
-        .group_by(Disbursement.grant_id)
-        .subquery()
-    )
-    held = _per_grant_held()
     rows = db.session.execute(
         select(
             Grant.id,
             pence_of(Grant.total)
-            - func.coalesce(spent.c.spent, 0)
-            - func.coalesce(held.c.held, 0),
+            - func.coalesce(GrantBalance.spent_pence, 0)
+            - func.coalesce(GrantBalance.held_pence, 0),
         )
-        .outerjoin(spent, spent.c.grant_id == Grant.id)
-        .outerjoin(held, held.c.grant_id == Grant.id)
+        .outerjoin(GrantBalance, GrantBalance.grant_id == Grant.id)
         .where(Grant.id.in_(grant_ids))
     )
     return {grant_id: from_pence(pence) for grant_id, pence in rows}

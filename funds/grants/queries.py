@@ -12,13 +12,14 @@ from sqlalchemy import case, func, select
 from funds.extensions import db
 from funds.models import (
     BudgetLine,
-    Disbursement,
     Funder,
     Grant,
+    GrantBalance,
     GrantStatus,
     GrantTotalChange,
     Household,
     ItemType,
+    LedgerRollup,
     SpendCategory,
     Team,
     User,
@@ -34,19 +35,18 @@ def _pounds(pence) -> Decimal:
 
 
 def spent_on_grant(grant_id: int) -> Decimal:
-    """Net spend on a grant: awards less reversals."""
-    pence = db.session.scalar(
-        select(pence_sum(Disbursement.amount)).where(Disbursement.grant_id == grant_id)
-    )
-    return _pounds(pence)
+    """Net spend on a grant: awards less reversals (its running total)."""
+    from funds.balances import spent_pence
+
+    return _pounds(spent_pence(grant_id))
 
 
 def spent_in_category(grant_id: int, category_id: int) -> Decimal:
-    """Net spend on a grant's items of one spend category."""
+    """Net spend on a grant's items of one spend category (from its day totals)."""
     pence = db.session.scalar(
-        select(pence_sum(Disbursement.amount))
-        .join(ItemType, ItemType.id == Disbursement.item_type_id)
-        .where(Disbursement.grant_id == grant_id, ItemType.category_id == category_id)
+        select(func.coalesce(func.sum(LedgerRollup.spent_pence), 0))
+        .join(ItemType, ItemType.id == LedgerRollup.item_type_id)
+        .where(LedgerRollup.grant_id == grant_id, ItemType.category_id == category_id)
     )
     return _pounds(pence)
 
@@ -101,39 +101,22 @@ class GrantSummary:
 
 
 def _per_grant_totals():
-    """Spend, awards not yet paid and award count per grant, as a subquery (pence)."""
-    from funds.payment_status import unpaid
-
-    amount = pence_of(Disbursement.amount)
-    return (
-        select(
-            Disbursement.grant_id.label("grant_id"),
-            func.coalesce(func.sum(amount), 0).label("spent"),
-            func.coalesce(func.sum(case((unpaid(), amount), else_=0)), 0).label(
-                "unpaid"
-            ),
-            func.count(case((Disbursement.reverses_id.is_(None), 1))).label("awards"),
-        )
-        .group_by(Disbursement.grant_id)
-        .subquery()
-    )
+    """Spend, awards not yet paid and award count per grant, as a subquery (pence):
+    the running totals the ledger keeps (funds.models.rollups)."""
+    return select(
+        GrantBalance.grant_id.label("grant_id"),
+        GrantBalance.spent_pence.label("spent"),
+        GrantBalance.unpaid_pence.label("unpaid"),
+        GrantBalance.awards.label("awards"),
+    ).subquery()
 
 
 def _per_grant_held():
     """Face value of each grant's unissued vouchers, as a subquery (integer pence)."""
-    from funds.balances import UNISSUED
-    from funds.models import Voucher, VoucherBatch
-
-    return (
-        select(
-            VoucherBatch.grant_id.label("grant_id"),
-            func.sum(pence_of(VoucherBatch.face_value)).label("held"),
-        )
-        .join(Voucher, Voucher.batch_id == VoucherBatch.id)
-        .where(Voucher.status.in_(UNISSUED))
-        .group_by(VoucherBatch.grant_id)
-        .subquery()
-    )
+    return select(
+        GrantBalance.grant_id.label("grant_id"),
+        GrantBalance.held_pence.label("held"),
+    ).subquery()
 
 
 def grants_overview(
@@ -292,16 +275,25 @@ class LineSummary:
         return self.line.amount - self.spent
 
 
-def budget_lines(grant_id: int) -> list[LineSummary]:
-    """A grant's budget lines with the net spend in each category."""
-    amount = pence_of(Disbursement.amount)
-    spend = (
-        select(ItemType.category_id, func.sum(amount).label("spent"))
-        .join(ItemType, ItemType.id == Disbursement.item_type_id)
-        .where(Disbursement.grant_id == grant_id)
+def _spend_by_category(grant_id: int):
+    """Net spend and awards per spend category of a grant, as a subquery (pence),
+    from its day totals."""
+    return (
+        select(
+            ItemType.category_id.label("category_id"),
+            func.sum(LedgerRollup.spent_pence).label("spent"),
+            func.sum(LedgerRollup.awards).label("awards"),
+        )
+        .join(ItemType, ItemType.id == LedgerRollup.item_type_id)
+        .where(LedgerRollup.grant_id == grant_id)
         .group_by(ItemType.category_id)
         .subquery()
     )
+
+
+def budget_lines(grant_id: int) -> list[LineSummary]:
+    """A grant's budget lines with the net spend in each category."""
+    spend = _spend_by_category(grant_id)
     query = (
         select(BudgetLine, SpendCategory.name, func.coalesce(spend.c.spent, 0))
         .join(SpendCategory, SpendCategory.id == BudgetLine.category_id)
@@ -317,21 +309,14 @@ def budget_lines(grant_id: int) -> list[LineSummary]:
 
 def spend_by_category(grant_id: int) -> list[tuple[str, Decimal, int]]:
     """(category, net spend, awards) for a grant, largest first."""
-    amount = pence_of(Disbursement.amount)
+    spend = _spend_by_category(grant_id)
     query = (
-        select(
-            SpendCategory.name,
-            func.sum(amount),
-            func.count(case((Disbursement.reverses_id.is_(None), 1))),
-        )
-        .join(ItemType, ItemType.id == Disbursement.item_type_id)
-        .join(SpendCategory, SpendCategory.id == ItemType.category_id)
-        .where(Disbursement.grant_id == grant_id)
-        .group_by(SpendCategory.name)
-        .order_by(func.sum(amount).desc())
+        select(SpendCategory.name, spend.c.spent, spend.c.awards)
+        .join(spend, spend.c.category_id == SpendCategory.id)
+        .order_by(spend.c.spent.desc(), SpendCategory.name)
     )
     return [
-        (name, _pounds(total), awards)
+        (name, _pounds(total), int(awards))
         for name, total, awards in db.session.execute(query)
     ]
 

@@ -43,6 +43,7 @@ from funds.models.privacy import (
     RetentionHold,
     RetentionRule,
 )
+from funds.models.rollups import GrantBalance, LedgerRollup, UnpaidAward
 from funds.models.taxonomy import ItemType, ItemTypeMapping, SpendCategory
 from funds.models.team import Team
 from funds.models.two_factor import RecoveryCode
@@ -50,6 +51,9 @@ from funds.models.user import Role, User
 from funds.models.voucher import Voucher, VoucherBatch, VoucherStatus
 
 __all__ = [
+    "GrantBalance",
+    "LedgerRollup",
+    "UnpaidAward",
     "EvidenceFile",
     "EvidenceKind",
     "ScanStatus",

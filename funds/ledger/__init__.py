@@ -1,0 +1,1 @@
+"""The ledger's own rollups: checking them against the lines they sum."""
