@@ -2,7 +2,7 @@
 
 The machine creates grants, records awards (amounts over the balance, dates outside the
 period, staff and managers, overspend confirmed or not), reverses awards (again, and
-reversals too), changes grant totals and sets budget lines, all through the real services
+reversals too), pays awards in runs, changes grant totals and sets budget lines, all through the real services
 on the test database, committing or rolling back as a view would. A model kept in Python
 (with ``Decimal``) predicts whether each action is accepted and what every balance is; after
 every step the invariants are checked against the database with SQL.
@@ -42,6 +42,8 @@ from funds.disbursements.services import (
 )
 from funds.errors import FundsError, NotAllowed, ValidationError
 from funds.extensions import db
+from funds.ledger.verify import verify_rollups
+from funds.payments.services import RunRefused, create_payment_run
 from funds.grants.queries import grants_overview, spent_on_grant
 from funds.grants.services import (
     change_grant_total,
@@ -226,6 +228,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model_grants: dict[int, GrantModel] = {}
         self.ledger: dict[int, LineModel] = {}
         self.reversed: set[int] = set()
+        self.paid: set[int] = set()
         # Every audit event the database should hold, by action.
         self.expected_events = Counter(_audit_counts())
         self.checked_writes = -1
@@ -615,6 +618,43 @@ class LedgerMachine(RuleBasedStateMachine):
             )
             assert summary.awards == awards
 
+    @precondition(lambda self: self.ledger)
+    @rule(data=st.data())
+    def pay(self, data):
+        """Finance pays one to three lines in a run: refused whole if any is a reversal,
+        reversed or already paid (the running totals must follow either way)."""
+        type(self).steps += 1
+        ids = data.draw(
+            st.lists(st.sampled_from(sorted(self.ledger)), min_size=1, max_size=3),
+            label="lines to pay",
+        )
+        payable = all(
+            self.ledger[i].reverses_id is None
+            and i not in self.reversed
+            and i not in self.paid
+            for i in ids
+        )
+        run = _expect_outcome(
+            "pay",
+            lambda: create_payment_run(
+                ids,
+                actor=self._actor(Role.FINANCE),
+                paid_on=TODAY,
+                reference="BACS",
+                today=TODAY,
+            ),
+            None if payable else RunRefused,
+        )
+        if run is not None:
+            self.paid.update(ids)
+            self.expected_events["payment_run.create"] += 1
+
+    @invariant()
+    def the_running_totals_agree_with_the_ledger(self):
+        """Every rollup the pages read (grant balances, day totals, awards not yet paid)
+        equals the ledger summed afresh (``flask ledger verify``)."""
+        assert [str(d) for d in verify_rollups()] == []
+
     @invariant()
     def every_write_is_audited(self):
         assert _audit_counts() == +self.expected_events
@@ -770,5 +810,7 @@ def test_the_ledger_keeps_its_invariants(machine_app):
         ("change_total", "accepted"),
         ("change_total", "ValidationError"),
         ("set_line", "accepted"),
+        ("pay", "accepted"),
+        ("pay", "RunRefused"),
     ]:
         assert OUTCOMES[wanted] > 0, wanted
