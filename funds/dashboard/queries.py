@@ -14,7 +14,6 @@ from funds.extensions import db
 from funds.grants.queries import _per_grant_held
 from funds.models import (
     BudgetLine,
-    Disbursement,
     Funder,
     FundTransfer,
     Grant,
@@ -22,6 +21,7 @@ from funds.models import (
     GrantReceipt,
     GrantStatus,
     ItemType,
+    LedgerDay,
     LedgerRollup,
     PeriodLock,
     SpendCategory,
@@ -42,15 +42,15 @@ RETURNS_DUE_DAYS = 30
 
 def _ledger_by_grant(today: date):
     """Net spend, and net spend over the recent window, per grant (pence): the grant's
-    running total and the day totals of the window (funds.models.rollups)."""
+    running total and its day totals over the window (funds.models.rollups)."""
     recent_from = today - timedelta(days=RECENT_DAYS - 1)
     recent = (
         select(
-            LedgerRollup.grant_id.label("grant_id"),
-            func.sum(LedgerRollup.spent_pence).label("recent"),
+            LedgerDay.grant_id.label("grant_id"),
+            func.sum(LedgerDay.spent_pence).label("recent"),
         )
-        .where(LedgerRollup.awarded_on >= recent_from, LedgerRollup.awarded_on <= today)
-        .group_by(LedgerRollup.grant_id)
+        .where(LedgerDay.awarded_on >= recent_from, LedgerDay.awarded_on <= today)
+        .group_by(LedgerDay.grant_id)
         .subquery()
     )
     return (
@@ -248,13 +248,12 @@ def monthly_profile(
 def spend_by_month(grant_id: int) -> dict[str, Decimal]:
     """Net spend per calendar month of a grant.
 
-    Read from the grant's day totals (funds.models.rollups); the few hundred daily sums
-    are then added into their months.
+    Read from the grant's month totals per item type (funds.models.rollups).
     """
     rows = db.session.execute(
-        select(LedgerRollup.awarded_on, func.sum(LedgerRollup.spent_pence))
+        select(LedgerRollup.month, func.sum(LedgerRollup.spent_pence))
         .where(LedgerRollup.grant_id == grant_id)
-        .group_by(LedgerRollup.awarded_on)
+        .group_by(LedgerRollup.month)
     )
     months: dict[str, int] = {}
     for day, pence in rows:
@@ -265,14 +264,14 @@ def spend_by_month(grant_id: int) -> dict[str, Decimal]:
 
 def spend_by_line_and_month(grant_id: int) -> dict[int, dict[str, Decimal]]:
     """Net spend per spend category and month of a grant: category id -> month -> spend
-    (its day totals per item type, added into months and categories)."""
+    (its month totals per item type, added into categories)."""
     categories: dict[int, int] = {}
     for item, category in db.session.execute(select(ItemType.id, ItemType.category_id)):
         categories[item] = category
     rows = db.session.execute(
         select(
             LedgerRollup.item_type_id,
-            LedgerRollup.awarded_on,
+            LedgerRollup.month,
             LedgerRollup.spent_pence,
         ).where(LedgerRollup.grant_id == grant_id)
     )
@@ -314,13 +313,13 @@ class Unpaid:
 def unpaid_awards() -> Unpaid:
     """Every award still to be paid (funds.payment_status), in one aggregate over the
     list of awards not yet paid the ledger keeps (funds.models.rollups)."""
-    count, pence, oldest = db.session.execute(
+    count, pence = db.session.execute(
         select(
-            func.count(UnpaidAward.disbursement_id),
-            func.coalesce(func.sum(UnpaidAward.amount_pence), 0),
-            func.min(Disbursement.awarded_on),
-        ).join(Disbursement, Disbursement.id == UnpaidAward.disbursement_id)
+            func.coalesce(func.sum(GrantBalance.unpaid_awards), 0),
+            func.coalesce(func.sum(GrantBalance.unpaid_pence), 0),
+        )
     ).one()
+    oldest = db.session.scalar(select(func.min(UnpaidAward.awarded_on)))
     return Unpaid(int(count), from_pence(pence), oldest)
 
 

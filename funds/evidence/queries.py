@@ -169,8 +169,22 @@ def missing_evidence(line=Disbursement):
 
 
 def missing_evidence_count(grant_ids=None) -> int:
-    """How many awards miss their evidence (of these grants, or of all)."""
-    query = select(func.count(Disbursement.id)).where(missing_evidence())
+    """How many awards miss their evidence (of these grants, or of all).
+
+    Counted per grant that has the rule, over its awards above the rule's amount only
+    (the index on grant and amount): a grant without the rule costs nothing."""
+    rules = select(Grant.id, Grant.evidence_required_above).where(
+        Grant.evidence_required_above.is_not(None)
+    )
     if grant_ids is not None:
-        query = query.where(Disbursement.grant_id.in_(list(grant_ids)))
-    return db.session.scalar(query) or 0
+        rules = rules.where(Grant.id.in_(list(grant_ids)))
+    total = 0
+    for grant_id, above in db.session.execute(rules).all():
+        total += db.session.scalar(
+            select(func.count(Disbursement.id)).where(
+                Disbursement.grant_id == grant_id,
+                Disbursement.amount > above,
+                missing_evidence(),
+            )
+        )
+    return total

@@ -43,7 +43,7 @@ from funds.models.privacy import (
     RetentionHold,
     RetentionRule,
 )
-from funds.models.rollups import GrantBalance, LedgerRollup, UnpaidAward
+from funds.models.rollups import GrantBalance, LedgerDay, LedgerRollup, UnpaidAward
 from funds.models.taxonomy import ItemType, ItemTypeMapping, SpendCategory
 from funds.models.team import Team
 from funds.models.two_factor import RecoveryCode
@@ -52,6 +52,7 @@ from funds.models.voucher import Voucher, VoucherBatch, VoucherStatus
 
 __all__ = [
     "GrantBalance",
+    "LedgerDay",
     "LedgerRollup",
     "UnpaidAward",
     "EvidenceFile",

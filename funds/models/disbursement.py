@@ -98,6 +98,8 @@ class Disbursement(Base):
             "item_type_id",
         ),
         Index("ix_disbursements_date", "awarded_on", "id"),
+        # A grant's awards above an amount (those that need evidence).
+        Index("ix_disbursements_grant_amount", "grant_id", "amount_pence"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

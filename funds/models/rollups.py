@@ -38,8 +38,8 @@ class GrantBalance(Base):
 
 
 class LedgerRollup(Base):
-    """Net spend and lines per grant, item type and day: a grant's months, weeks and
-    categories are sums of a few hundred of these rows, whatever the ledger's size."""
+    """Net spend and lines per grant, item type and month: a grant's categories and
+    months are sums of at most a few thousand rows, whatever the ledger's size."""
 
     __tablename__ = "ledger_rollups"
 
@@ -49,12 +49,24 @@ class LedgerRollup(Base):
     item_type_id: Mapped[int] = mapped_column(
         ForeignKey("item_types.id"), primary_key=True
     )
-    #: The lines' day (Disbursement.awarded_on).
-    awarded_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    #: The first day of the lines' month (of Disbursement.awarded_on).
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
     spent_pence: Mapped[int] = mapped_column(BigInteger, default=0)
     #: Award lines (not reversals) and all lines.
     awards: Mapped[int] = mapped_column(BigInteger, default=0)
     lines: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LedgerDay(Base):
+    """Net spend per grant and day (the dashboard's recent spend and daily profile)."""
+
+    __tablename__ = "ledger_days"
+
+    grant_id: Mapped[int] = mapped_column(
+        ForeignKey("grants.id", ondelete="CASCADE"), primary_key=True
+    )
+    awarded_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    spent_pence: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class UnpaidAward(Base):

@@ -42,8 +42,6 @@ from funds.disbursements.services import (
 )
 from funds.errors import FundsError, NotAllowed, ValidationError
 from funds.extensions import db
-from funds.ledger.verify import verify_rollups
-from funds.payments.services import RunRefused, create_payment_run
 from funds.grants.queries import grants_overview, spent_on_grant
 from funds.grants.services import (
     change_grant_total,
@@ -51,6 +49,7 @@ from funds.grants.services import (
     create_grant,
     set_budget_line,
 )
+from funds.ledger.verify import verify_rollups
 from funds.models import (
     AuditEvent,
     BudgetControl,
@@ -65,6 +64,7 @@ from funds.models import (
     User,
 )
 from funds.money import from_pence, pence_sum
+from funds.payments.services import RunRefused, create_payment_run
 from funds.taxonomy.defaults import ensure_default_taxonomy
 from tests.conftest import ON_POSTGRES, PASSWORD, TODAY, make_config
 

@@ -1,4 +1,4 @@
-"""ledger rollups: grant balances, day totals, awards not yet paid, kept by triggers
+"""ledger rollups: grant balances, month and day totals, awards not yet paid, kept by triggers
 
 Revision ID: 9b3f1d2a7c41
 Revises: c59ca5cc8e59
@@ -32,10 +32,9 @@ BACKFILL = [
     " COALESCE((SELECT SUM(b.face_value_pence) FROM vouchers v"
     " JOIN voucher_batches b ON b.id = v.batch_id WHERE b.grant_id = g.id"
     " AND v.status IN ('in-stock', 'expired')), 0) FROM grants g",
-    "INSERT INTO ledger_rollups (grant_id, item_type_id, awarded_on, spent_pence,"
-    " awards, lines) SELECT grant_id, item_type_id, awarded_on, SUM(amount_pence),"
-    " SUM(CASE WHEN reverses_id IS NULL THEN 1 ELSE 0 END), COUNT(*)"
-    " FROM disbursements GROUP BY grant_id, item_type_id, awarded_on",
+    "INSERT INTO ledger_days (grant_id, awarded_on, spent_pence)"
+    " SELECT grant_id, awarded_on, SUM(amount_pence)"
+    " FROM disbursements GROUP BY grant_id, awarded_on",
     "INSERT INTO unpaid_awards (disbursement_id, grant_id, awarded_on, amount_pence)"
     " SELECT d.id, d.grant_id, d.awarded_on, d.amount_pence FROM disbursements d"
     f" WHERE {now_unpaid('d')}",
@@ -61,13 +60,20 @@ def upgrade():
     op.create_table('ledger_rollups',
     sa.Column('grant_id', sa.Integer(), nullable=False),
     sa.Column('item_type_id', sa.Integer(), nullable=False),
-    sa.Column('awarded_on', sa.Date(), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
     sa.Column('spent_pence', sa.BigInteger(), nullable=False),
     sa.Column('awards', sa.BigInteger(), nullable=False),
     sa.Column('lines', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_ledger_rollups_grant_id_grants'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['item_type_id'], ['item_types.id'], name=op.f('fk_ledger_rollups_item_type_id_item_types')),
-    sa.PrimaryKeyConstraint('grant_id', 'item_type_id', 'awarded_on', name=op.f('pk_ledger_rollups'))
+    sa.PrimaryKeyConstraint('grant_id', 'item_type_id', 'month', name=op.f('pk_ledger_rollups'))
+    )
+    op.create_table('ledger_days',
+    sa.Column('grant_id', sa.Integer(), nullable=False),
+    sa.Column('awarded_on', sa.Date(), nullable=False),
+    sa.Column('spent_pence', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_ledger_days_grant_id_grants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('grant_id', 'awarded_on', name=op.f('pk_ledger_days'))
     )
     op.create_table('unpaid_awards',
     sa.Column('disbursement_id', sa.Integer(), nullable=False),
@@ -82,8 +88,21 @@ def upgrade():
         batch_op.create_index('ix_unpaid_awards_day', ['awarded_on', 'disbursement_id'], unique=False)
         batch_op.create_index('ix_unpaid_awards_grant_day', ['grant_id', 'awarded_on'], unique=False)
 
+    month = {
+        "sqlite": "date(awarded_on, 'start of month')",
+        "postgresql": "CAST(date_trunc('month', awarded_on) AS date)",
+    }[op.get_bind().dialect.name]
+    op.execute(
+        "INSERT INTO ledger_rollups (grant_id, item_type_id, month, spent_pence,"
+        f" awards, lines) SELECT grant_id, item_type_id, {month}, SUM(amount_pence),"
+        " SUM(CASE WHEN reverses_id IS NULL THEN 1 ELSE 0 END), COUNT(*)"
+        f" FROM disbursements GROUP BY grant_id, item_type_id, {month}"
+    )
     for statement in BACKFILL:
         op.execute(statement)
+    # A plain CREATE INDEX (never batch mode, which would rebuild the table and lose
+    # its append-only triggers on SQLite).
+    op.create_index('ix_disbursements_grant_amount', 'disbursements', ['grant_id', 'amount_pence'], unique=False)
     for statement in rollup_statements(op.get_bind().dialect.name):
         op.execute(statement)
 
@@ -91,10 +110,12 @@ def upgrade():
 def downgrade():
     for statement in drop_rollup_statements(op.get_bind().dialect.name):
         op.execute(statement)
+    op.drop_index('ix_disbursements_grant_amount', table_name='disbursements')
     with op.batch_alter_table('unpaid_awards', schema=None) as batch_op:
         batch_op.drop_index('ix_unpaid_awards_grant_day')
         batch_op.drop_index('ix_unpaid_awards_day')
 
     op.drop_table('unpaid_awards')
+    op.drop_table('ledger_days')
     op.drop_table('ledger_rollups')
     op.drop_table('grant_balances')
