@@ -64,8 +64,9 @@ def _empty(app) -> None:
         db.create_all()
 
 
-def load(app, lines: int) -> dict:
-    """The grants, people and ledger; returns the ids the pages take."""
+def load(app, lines: int, *, ends_after_today: bool = False) -> dict:
+    """The grants, people and ledger; returns the ids the pages take. The grants run
+    three years from 1 April 2023, or (``ends_after_today``) end a month from today."""
     from sqlalchemy import select, text
 
     from funds.auth.passwords import hash_password
@@ -86,6 +87,9 @@ def load(app, lines: int) -> dict:
     )
 
     rng = random.Random(7)
+    start = START
+    if ends_after_today:
+        start = date.today() + timedelta(days=30 - DAYS)
     with app.app_context():
         ensure_default_taxonomy()
         user = User(
@@ -107,8 +111,8 @@ def load(app, lines: int) -> dict:
                 title=f"Household Support Fund {n}",
                 funder_id=funder.id,
                 total=Decimal("99999999.00"),
-                starts_on=START,
-                ends_on=START + timedelta(days=DAYS - 1),
+                starts_on=start,
+                ends_on=start + timedelta(days=DAYS - 1),
             ).id
             for n in range(GRANTS)
         ]
@@ -145,7 +149,7 @@ def load(app, lines: int) -> dict:
                     else None,
                     "quantity": 1,
                     "amount": rng.choice(amounts),
-                    "awarded_on": START + timedelta(days=rng.randrange(DAYS)),
+                    "awarded_on": start + timedelta(days=rng.randrange(DAYS - 30)),
                     "supplier": rng.choice(
                         ["Tesco", "Currys", "=SUM(A1)", "British Gas"]
                     ),

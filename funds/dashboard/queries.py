@@ -31,6 +31,7 @@ from funds.models import (
     VoucherStatus,
 )
 from funds.money import from_pence, pence_of
+from funds.vouchers.queries import batches_expiring_by
 
 #: Vouchers expiring within this many days are listed.
 EXPIRING_DAYS = 30
@@ -348,6 +349,9 @@ def vouchers_expiring(today: date) -> list[Expiring]:
         .where(
             Voucher.status == VoucherStatus.IN_STOCK,
             VoucherBatch.expires_on <= today + timedelta(days=EXPIRING_DAYS),
+            Voucher.batch_id.in_(
+                batches_expiring_by(today + timedelta(days=EXPIRING_DAYS))
+            ),
         )
         .group_by(Grant.id, Grant.reference, VoucherBatch.expires_on)
         .order_by(VoucherBatch.expires_on, Grant.reference)

@@ -18,13 +18,14 @@ from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from funds.balances import spent_pence
 from funds.extensions import db
 from funds.models import (
-    Disbursement,
     ExpectedIncome,
     FundTransfer,
     Grant,
     GrantReceipt,
+    LedgerDay,
 )
 from funds.money import from_pence, pence_of
 
@@ -137,12 +138,13 @@ def fund_movements(
         year,
         *([GrantReceipt.grant_id == grant_id] if grant_id is not None else narrow),
     )
+    # Spend from each grant's day totals (funds.models.rollups), not its every line.
     spend = _sums(
-        Disbursement.grant_id,
-        Disbursement.awarded_on,
-        Disbursement.amount,
+        LedgerDay.grant_id,
+        LedgerDay.awarded_on,
+        LedgerDay.spent_pence,
         year,
-        *([Disbursement.grant_id == grant_id] if grant_id is not None else narrow),
+        *([LedgerDay.grant_id == grant_id] if grant_id is not None else narrow),
     )
     into = _sums(
         FundTransfer.to_grant_id,
@@ -256,11 +258,7 @@ def income_position(grant_id: int, today: date) -> IncomePosition:
             ),
         ).where(ExpectedIncome.grant_id == grant_id)
     ).one()
-    spent = db.session.scalar(
-        select(func.coalesce(func.sum(pence_of(Disbursement.amount)), 0)).where(
-            Disbursement.grant_id == grant_id
-        )
-    )
+    spent = spent_pence(grant_id)
     into, out = db.session.execute(
         select(
             func.coalesce(

@@ -182,6 +182,12 @@ def batch_download_rows() -> Iterator[tuple]:
         )
 
 
+def batches_expiring_by(day: date):
+    """SQL: the ids of batches expiring on or before ``day``. Vouchers are then read by
+    (batch, status) for those few batches only, never every voucher ever bought."""
+    return select(VoucherBatch.id).where(VoucherBatch.expires_on <= day)
+
+
 def expiring_soon(today: date, *, grant_id: int | None = None):
     """(batch, grant reference, vouchers still in stock) for batches expiring within 30 days
     (or already past), soonest first."""
@@ -192,6 +198,9 @@ def expiring_soon(today: date, *, grant_id: int | None = None):
         .where(
             Voucher.status == VoucherStatus.IN_STOCK,
             VoucherBatch.expires_on <= today + timedelta(days=EXPIRY_WARNING_DAYS),
+            Voucher.batch_id.in_(
+                batches_expiring_by(today + timedelta(days=EXPIRY_WARNING_DAYS))
+            ),
         )
         .group_by(VoucherBatch.id, Grant.id)
         .order_by(VoucherBatch.expires_on, VoucherBatch.id)
