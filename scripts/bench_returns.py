@@ -157,6 +157,12 @@ def load(url: str, rows: int) -> None:
 
 
 def _peak_mb() -> float:
+    """This process's own peak resident memory (VmHWM). Not ``ru_maxrss``: on Linux a
+    child started by fork inherits its parent's figure, so it reported the loader's."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -386,9 +386,11 @@ def add_table(ws, name: str, columns: list[str], last_row: int) -> None:
 
 
 def workbook_bytes(workbook: Workbook) -> bytes:
-    """The finished .xlsx file."""
-    import io
+    """The finished .xlsx file. The zip is written to a temporary file and read back
+    once: in memory it is then held once, not twice (a growing buffer and its copy)."""
+    import tempfile
 
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    with tempfile.TemporaryFile() as file:
+        workbook.save(file)
+        file.seek(0)
+        return file.read()
