@@ -227,7 +227,6 @@ def full(url: str, template: str, queue) -> None:
             date_to=END,
             prepared_by="Bench",
             prepared_on=date.today(),
-            organisation="Benchmark charity",
         )
         seconds = time.perf_counter() - started
     queue.put(
