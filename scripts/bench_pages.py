@@ -30,6 +30,8 @@ from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from scripts.bench_dashboard import _app  # noqa: E402 - the same test-mode app
+
 PASSWORD = "benchmark-password-long-enough"  # noqa: S105 - a throwaway database's user
 START = date(2023, 4, 1)
 DAYS = 3 * 365
@@ -39,21 +41,6 @@ BARE = """{% extends "base.html" %}{% block body %}<table class="govuk-table">
 {% for row in rows %}<tr><td>{{ row[0] }}</td><td>{{ row[1] }}</td>
 <td>{{ row[2]|money }}</td></tr>{% endfor %}</table>{% endblock %}"""
 BARE_NAME = "bare page (50 rows from memory)"
-
-
-def _app(url: str):
-    from funds import create_app
-
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "benchmark-secret-key-long-enough-to-pass",
-            "SQLALCHEMY_DATABASE_URI": url,
-            "ORGANISATION_NAME": "Benchmark charity",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
 
 
 def _empty(app) -> None:

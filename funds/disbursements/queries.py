@@ -244,14 +244,7 @@ def ledger_totals(filters: LedgerFilter) -> LedgerTotals:
             func.min(case((not_paid, Disbursement.awarded_on))),
         ).where(*_conditions(filters))
     ).one()
-    return LedgerTotals(
-        int(awards),
-        int(reversals),
-        from_pence(pence),
-        int(unpaid_count),
-        from_pence(unpaid_pence),
-        oldest,
-    )
+    return _totals(awards, reversals, pence, unpaid_count, unpaid_pence, oldest)
 
 
 def _only_grant(filters: LedgerFilter) -> bool:
@@ -281,13 +274,22 @@ def _grant_totals(grant_id: int | None, *, unpaid_only: bool = False) -> LedgerT
     ).one()
     if unpaid_only:
         awards, reversals, pence = unpaid_count, 0, unpaid_pence
+    return _totals(
+        awards, reversals, pence, unpaid_count, unpaid_pence, db.session.scalar(oldest)
+    )
+
+
+def _totals(
+    awards, reversals, pence, unpaid_count, unpaid_pence, oldest
+) -> LedgerTotals:
+    """LedgerTotals from counts and pence as SQL returns them."""
     return LedgerTotals(
         int(awards),
         int(reversals),
         from_pence(pence),
         int(unpaid_count),
         from_pence(unpaid_pence),
-        db.session.scalar(oldest),
+        oldest,
     )
 
 
