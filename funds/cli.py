@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from datetime import date
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from funds import clock
 from funds.admin.services import create_user
 from funds.errors import FundsError
 from funds.extensions import db
@@ -108,7 +108,7 @@ def seed_demo() -> None:
     )
 
     try:
-        result = load_demo(today=date.today())
+        result = load_demo(today=clock.today())
     except AlreadyLoaded as refused:
         db.session.rollback()
         raise click.ClickException(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import Flask
 
@@ -111,6 +111,9 @@ def _normalise(app: Flask) -> None:
     config["SESSION_COOKIE_NAME"] = "__Host-funds-session" if https else "funds-session"
     config["PREFERRED_URL_SCHEME"] = "https" if https else "http"
     config["WTF_CSRF_SSL_STRICT"] = True
+    held = config.get("TODAY")
+    if isinstance(held, str):
+        config["TODAY"] = date.fromisoformat(held)
 
 
 def check_production_safety(app: Flask) -> None:

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from flask import Response, abort, send_file, stream_with_context
 
+from funds import clock
 from funds.returns.xlsx import (
     DANGEROUS_LEAD,
     DataRows,
@@ -52,7 +53,7 @@ class Column:
 def filename(stem: str, fmt: str, *, today: date | None = None) -> str:
     """``stem-YYYY-MM-DD.fmt`` with anything but ASCII letters, digits, ``.-_`` made ``-``."""
     safe = _UNSAFE_IN_FILENAME.sub("-", stem).strip("-")[:80] or "list"
-    return f"{safe}-{(today or date.today()):%Y-%m-%d}.{fmt}"
+    return f"{safe}-{(today or clock.today()):%Y-%m-%d}.{fmt}"
 
 
 def csv_text(value, kind: str = "text") -> str:

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,10 @@ PASSWORD = "plum-orbit-lantern-42"
 TEST_DATABASE_URL = os.environ.get("FUNDS_TEST_DATABASE_URL", "sqlite://")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 
+#: The day this test run started. The app under test is held on it (its ``TODAY``
+#: setting), so a run that crosses midnight sees one day from start to end.
+REAL_TODAY = date.today()
+
 
 def make_config(**overrides) -> dict:
     """The test configuration: cheap password hashing, CSRF and rate limits off."""
@@ -39,6 +44,7 @@ def make_config(**overrides) -> dict:
         # Background jobs run inside the request that asks for them (tests of the real
         # worker start one: tests/test_jobs.py).
         "JOBS_IMMEDIATE": True,
+        "TODAY": REAL_TODAY,
     }
     config.update(overrides)
     return config
@@ -168,7 +174,6 @@ def csrf_token_from(html: str) -> str:
 
 # --- ledger factories ---------------------------------------------------------------------
 
-from datetime import date  # noqa: E402
 from decimal import Decimal  # noqa: E402
 
 from funds.models import HSF_CATEGORIES, DeliveryMethod, ItemType  # noqa: E402

@@ -45,6 +45,7 @@ from funds.seed_data import (
     peak_commitments,
 )
 from funds.vouchers.queries import reconciliation
+from tests.conftest import REAL_TODAY
 
 ACCOUNT_LINE = re.compile(
     r"^\s+(admin|manager|finance|staff)\s+(\S+@demo\.funds\.example)\s+(\S+)\s*$",
@@ -364,7 +365,7 @@ def _check_voucher_stock(output: str, hsf: Grant) -> None:
         s_o_r for status, s_o_r, _ in by_status if status == VoucherStatus.RETURNED
     )
     assert all(
-        expires < date.today()
+        expires < REAL_TODAY
         for status, _, expires in by_status
         if status == VoucherStatus.EXPIRED
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import time
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -27,6 +27,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
+from funds import clock
 from funds.activities.queries import find_young_people, young_people_named
 from funds.activities.services import (
     MAX_CAPACITY,
@@ -209,7 +210,7 @@ class SessionForm(OneTimeToken, FlaskForm):
     held_on = GovDateField(
         "Date of the session",
         subject="the date of the session",
-        default=date.today,
+        default=clock.today,
         validators=[Required("Enter the date of the session")],
     )
     starts_at = StartTimeField(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from funds import clock
 from funds.activities.forms import (
     AttendanceForm,
     ProgrammeFilterForm,
@@ -161,7 +160,7 @@ def new():
             session = record_session(
                 data,
                 actor=actor,
-                today=date.today(),
+                today=clock.today(),
                 idempotency_key=form.form_token.data,
                 confirm_overspend=bool(form.confirm_overspend.data),
             )
@@ -206,7 +205,7 @@ def new():
                 grant_id=None if form.grant.errors else form.grant.data,
                 day=None if form.held_on.errors else form.held_on.data,
                 amount=None if form.cost.errors else form.cost.data,
-                today=date.today(),
+                today=clock.today(),
                 date_field="held_on",
                 amount_field="cost",
             ),

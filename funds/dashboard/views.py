@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
+from funds import clock
 from funds.dashboard import queries
 from funds.dashboard.chart import spend_chart
 from funds.evidence.queries import missing_evidence_count
@@ -22,7 +21,7 @@ def _sees_finance() -> bool:
 
 def home():
     """The signed-in home page: every open grant, then what needs doing."""
-    today = date.today()
+    today = clock.today()
     positions = queries.grant_positions(today)
     finance = _sees_finance()
     return render_template(
@@ -45,7 +44,7 @@ def home():
 @bp.route("/dashboard/grants/<int:grant_id>")
 def grant(grant_id: int):
     """One grant: spend per month against a straight-line profile, and per budget line."""
-    today = date.today()
+    today = clock.today()
     positions = queries.grant_positions(today, grant_id=grant_id)
     if not positions:
         abort(404)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -25,6 +24,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, StopValidation, ValidationError
 
+from funds import clock
 from funds.disbursements.queries import (
     BENEFICIARY_REFERENCE,
     LedgerFilter,
@@ -161,7 +161,7 @@ class AwardForm(FlaskForm):
     awarded_on = GovDateField(
         "Date given",
         subject="the date given",
-        default=date.today,
+        default=clock.today,
         validators=[Required("Enter the date the support was given")],
     )
     supplier = StringField(

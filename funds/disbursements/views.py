@@ -21,6 +21,7 @@ from flask import (
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from funds import clock
 from funds.disbursements.forms import (
     AwardForm,
     PaidForm,
@@ -250,7 +251,7 @@ def new():
             line = record_disbursement(
                 award,
                 actor=actor,
-                today=date.today(),
+                today=clock.today(),
                 idempotency_key=form.form_token.data,
                 confirm_overspend=bool(form.confirm_overspend.data),
             )
@@ -285,7 +286,7 @@ def new():
                 grant_id=None if form.grant.errors else form.grant.data,
                 day=None if form.awarded_on.errors else form.awarded_on.data,
                 amount=None if form.amount.errors else form.amount.data,
-                today=date.today(),
+                today=clock.today(),
             ),
         )
     if form.grant.errors and request.form.get("grant"):
@@ -305,7 +306,7 @@ def new():
 
 def _reversal_day(story: AwardStory) -> date:
     """Today, or the grant's last day if it has ended."""
-    return min(date.today(), story.line.grant.ends_on)
+    return min(clock.today(), story.line.grant.ends_on)
 
 
 @bp.route("/<int:disbursement_id>")
@@ -318,7 +319,7 @@ def detail(disbursement_id: int):
         reverse_form=ReverseForm(
             formdata=None, data={"reversed_on": _reversal_day(story)}
         ),
-        paid_form=PaidForm(formdata=None, data={"paid_on": date.today()}),
+        paid_form=PaidForm(formdata=None, data={"paid_on": clock.today()}),
         evidence=None
         if story.line.is_reversal
         else evidence_panel(EvidenceKind.AWARD, story.line.id),
@@ -337,7 +338,7 @@ def reverse(disbursement_id: int):
                 actor=_actor(),
                 reason=form.reason.data,
                 reversed_on=form.reversed_on.data,
-                today=date.today(),
+                today=clock.today(),
             )
         except NotAllowed as error:
             db.session.rollback()
@@ -365,7 +366,7 @@ def reverse(disbursement_id: int):
 @bp.route("/<int:disbursement_id>/paid", methods=["GET", "POST"], endpoint="mark_paid")
 def mark_paid_view(disbursement_id: int):
     story = _story_or_404(disbursement_id)
-    form = PaidForm(data={"paid_on": date.today()})
+    form = PaidForm(data={"paid_on": clock.today()})
     status = 200
     if form.validate_on_submit():
         try:
@@ -374,7 +375,7 @@ def mark_paid_view(disbursement_id: int):
                 actor=_actor(),
                 paid_on=form.paid_on.data,
                 payment_reference=form.payment_reference.data,
-                today=date.today(),
+                today=clock.today(),
             )
         except NotAllowed as error:
             db.session.rollback()

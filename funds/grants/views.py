@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from funds import clock
 from funds.auth.decorators import recent_login_required
 from funds.balances import available_to_award, voucher_stock
 from funds.disbursements.queries import Cursor, ledger_page
@@ -56,7 +55,7 @@ def index():
         rows=grants_overview(include_closed=show_all),
         totals=overview_totals(include_closed=show_all),
         show_all=show_all,
-        today=date.today(),
+        today=clock.today(),
     )
 
 
@@ -165,7 +164,7 @@ def detail(grant_id: int):
         hold=active_hold(grant),
         stock=voucher_stock(grant.id),
         available=available_to_award(grant),
-        today=date.today(),
+        today=clock.today(),
         changes=total_changes(grant.id),
         lines=budget_lines(grant.id),
         allocated=allocated_to_lines(grant.id),

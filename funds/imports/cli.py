@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from funds import clock
 from funds.errors import FundsError
 from funds.extensions import db
 from funds.imports import services
@@ -98,7 +98,7 @@ def _import_command(kind_key: str):
             run_id = run.id
             db.session.commit()
             services.check(
-                run_id, actor=actor, today=date.today(), progress=_Progress()
+                run_id, actor=actor, today=clock.today(), progress=_Progress()
             )
         except FundsError as error:
             db.session.rollback()
@@ -119,7 +119,7 @@ def _import_command(kind_key: str):
             return
         try:
             services.commit(
-                run_id, actor=actor, today=date.today(), progress=_Progress()
+                run_id, actor=actor, today=clock.today(), progress=_Progress()
             )
         except FundsError as error:
             db.session.rollback()

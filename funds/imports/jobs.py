@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
+from funds import clock
 from funds.extensions import db
 from funds.imports import services
 from funds.jobs import handler
@@ -21,13 +20,15 @@ def _run(job: Job) -> ImportRun:
 @handler("import.check")
 def _check(job: Job, progress) -> None:
     run = _run(job)
-    services.check(run.id, actor=job.created_by, today=date.today(), progress=progress)
+    services.check(run.id, actor=job.created_by, today=clock.today(), progress=progress)
 
 
 @handler("import.import")
 def _import(job: Job, progress) -> None:
     run = _run(job)
-    services.commit(run.id, actor=job.created_by, today=date.today(), progress=progress)
+    services.commit(
+        run.id, actor=job.created_by, today=clock.today(), progress=progress
+    )
 
 
 @handler("import.undo")
@@ -36,7 +37,7 @@ def _undo(job: Job, progress) -> None:
     services.undo(
         run.id,
         actor=job.created_by,
-        today=date.today(),
+        today=clock.today(),
         reason=job.params.get("reason", ""),
         progress=progress,
     )

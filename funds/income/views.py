@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from funds import clock
 from funds.downloads import FORMATS, Column, audited_download
 from funds.errors import FundsError, apply_to_form, status_for
 from funds.extensions import db
@@ -30,13 +29,13 @@ def _year_from(value: str | None) -> queries.FinancialYear:
         abort(404)
     if value:
         abort(404)
-    return queries.FinancialYear.containing(date.today())
+    return queries.FinancialYear.containing(clock.today())
 
 
 @bp.route("/grants/<int:grant_id>")
 def grant(grant_id: int):
     grant = db.get_or_404(Grant, grant_id)
-    today = date.today()
+    today = clock.today()
     years = [
         (year, queries.fund_movements(year, grant_id=grant.id))
         for year in queries.years_with_activity()
@@ -72,7 +71,7 @@ def new_receipt(grant_id: int):
                 amount=form.signed_amount(),
                 reference=form.reference.data,
                 notes=form.notes.data,
-                today=date.today(),
+                today=clock.today(),
             )
         except FundsError as error:
             db.session.rollback()
@@ -142,7 +141,7 @@ def new_transfer(grant_id: int):
                 transferred_on=form.transferred_on.data,
                 amount=form.amount.data,
                 reason=form.reason.data,
-                today=date.today(),
+                today=clock.today(),
             )
         except FundsError as error:
             db.session.rollback()

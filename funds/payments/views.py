@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from funds import clock
 from funds.disbursements.forms import read_filter
 from funds.disbursements.queries import ledger_totals
 from funds.downloads import Column, download
@@ -57,7 +56,7 @@ def new():
             "payments/new.html", filter_form=filter_form, form=None
         ), 422
     if request.method == "GET":
-        form = PaymentRunForm(data={"paid_on": date.today()})
+        form = PaymentRunForm(data={"paid_on": clock.today()})
         form.form_token.data = new_form_token()
     else:
         form = PaymentRunForm()
@@ -69,7 +68,7 @@ def new():
                 actor=_actor(),
                 paid_on=form.paid_on.data,
                 reference=form.reference.data,
-                today=date.today(),
+                today=clock.today(),
                 form_token=form.form_token.data,
             )
         except RunAlreadyMade as error:

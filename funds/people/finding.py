@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import case, func, or_, select
 
+from funds import clock
 from funds.extensions import db
 from funds.models import Household, YoungPerson
 from funds.people.queries import matching
@@ -107,7 +108,7 @@ def find_people(
     cleaned = (text or "").strip()
     if len(cleaned) < MIN_LENGTH:
         return Found([], False)
-    today = today or date.today()
+    today = today or clock.today()
     matches: list[Match] = []
     for kind in kinds:
         model = _MODELS[kind]

@@ -3,8 +3,6 @@ each received across grants."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
     flash,
@@ -16,6 +14,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from funds import clock
 from funds.activities.queries import attended
 from funds.auth.decorators import recent_login_required
 from funds.disbursements.queries import Cursor, LedgerFilter, ledger_page
@@ -114,7 +113,7 @@ def _search_page(template: str, lister):
         result=result,
         searched=bool(form.q.data) and status == 200,
         posted=request.method == "POST",
-        today=date.today(),
+        today=clock.today(),
     ), status
 
 
@@ -135,7 +134,7 @@ def _people_download(fmt: str, template: str, list_name: str, columns, rows):
             result=None,
             searched=False,
             posted=request.method == "POST",
-            today=date.today(),
+            today=clock.today(),
         ), 422
     q = form.q.data or None
     filters = {}
@@ -323,7 +322,7 @@ def household(household_id: int):
         views=views,
         hold=active_hold(record),
         young_people=young_people_in(record.id),
-        today=date.today(),
+        today=clock.today(),
         **_ledger(household_id=record.id),
     )
 
@@ -386,7 +385,7 @@ def _young_person_columns(show_names: bool) -> list[Column]:
 )
 @recent_login_required()
 def young_people_download(fmt: str):
-    today = date.today()
+    today = clock.today()
     return _people_download(
         fmt,
         "people/young_people.html",
@@ -430,7 +429,7 @@ def new_young_person():
             person = create_young_person(
                 _young_person_input(form),
                 actor=_actor(),
-                today=date.today(),
+                today=clock.today(),
                 check_duplicates=not form.confirm_duplicate.data,
             )
         except LikelyDuplicate as error:
@@ -459,7 +458,7 @@ def young_person(young_person_id: int):
         person=record,
         views=views,
         hold=active_hold(record),
-        age=record.age_on(date.today()),
+        age=record.age_on(clock.today()),
         attended=attended(record.id),
         **_ledger(young_person_id=record.id),
     )
@@ -476,7 +475,7 @@ def edit_young_person(young_person_id: int):
                 record,
                 _young_person_input(form, record),
                 actor=_actor(),
-                today=date.today(),
+                today=clock.today(),
             )
         except FundsError as error:
             status = _show_error(form, error)

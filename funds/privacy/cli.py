@@ -6,11 +6,10 @@ and a non-zero exit. Output names references, never names.
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 from flask.cli import AppGroup
 
+from funds import clock
 from funds.errors import FundsError
 from funds.extensions import db
 
@@ -64,7 +63,7 @@ def retention_review() -> None:
     """List the records past their retention period: reference, kind, due date."""
     from funds.privacy.retention import due_files, due_people
 
-    today = date.today()
+    today = clock.today()
     people, files = due_people(today), due_files(today)
     for person in people:
         click.echo(f"{person.reference}\t{person.subject_type}\t{person.due_on}")
@@ -87,7 +86,7 @@ def retention_apply(dry_run: bool) -> None:
     from funds.privacy.erasure import erase_person
     from funds.privacy.retention import due_files, due_people, remove_file
 
-    today = date.today()
+    today = clock.today()
     people, files = due_people(today), due_files(today)
     db.session.rollback()
     verb = "Would erase" if dry_run else "Erased"

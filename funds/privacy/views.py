@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
     abort,
@@ -15,6 +13,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from funds import clock
 from funds.auth.decorators import recent_login_required
 from funds.errors import FundsError, NotAllowed, apply_to_form, status_for
 from funds.extensions import db
@@ -237,7 +236,7 @@ def erase(subject: str, **ids):
 @bp.route("/review", methods=["GET", "POST"])
 @recent_login_required("privacy.review")
 def review():
-    today = date.today()
+    today = clock.today()
     form = ReviewForm()
     status = 200
     if form.validate_on_submit():

@@ -4,13 +4,13 @@ scripts and benchmarks."""
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from funds import clock
 from funds.errors import FundsError
 from funds.extensions import db
 from funds.models import Grant
@@ -92,7 +92,7 @@ def build_command(
             date_from=date_from.date(),
             date_to=date_to.date(),
             prepared_by=prepared_by,
-            prepared_on=date.today(),
+            prepared_on=clock.today(),
         )
     except FundsError as error:
         raise click.ClickException(error.message) from error

@@ -4,7 +4,6 @@ tables, previewing it on a real grant, saving it as a version, export and import
 from __future__ import annotations
 
 import io
-from datetime import date
 
 from flask import (
     Blueprint,
@@ -20,6 +19,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from funds import clock
 from funds.errors import FundsError, apply_to_form
 from funds.extensions import db
 from funds.models import DefinitionDraft, Grant
@@ -530,7 +530,7 @@ def preview_workbook(draft_id: int):
             date_from=form.date_from.data,
             date_to=form.date_to.data,
             prepared_by=current_user.name,
-            prepared_on=date.today(),
+            prepared_on=clock.today(),
         )
     except FundsError:
         abort(400)

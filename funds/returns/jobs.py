@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from funds import clock
 from funds.database import begin_writing
 from funds.extensions import db
 from funds.jobs import handler, new_job
@@ -63,7 +64,7 @@ def _build(job: Job, progress) -> None:
         date_from=date.fromisoformat(params["date_from"]),
         date_to=date.fromisoformat(params["date_to"]),
         prepared_by=job.created_by.name,
-        prepared_on=date.today(),
+        prepared_on=clock.today(),
     )
     progress.update(1, 1)
     # The build only read: end that transaction, then write the result with the write

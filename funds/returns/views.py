@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from funds import clock
 from funds.errors import FundsError, apply_to_form
 from funds.extensions import db, limiter
 from funds.jobs import start as start_job
@@ -172,7 +173,7 @@ def download():
             date_from=date_from,
             date_to=date_to,
             prepared_by=current_user.name,
-            prepared_on=date.today(),
+            prepared_on=clock.today(),
         )
     except FundsError:
         abort(400)
@@ -216,7 +217,7 @@ def submit():
         return _submit_page(form, signing, chosen)
     if not signing.validate():
         return _submit_page(form, signing, chosen, 422)
-    today = date.today()
+    today = clock.today()
     try:
         submitted = submit_return(
             grant,

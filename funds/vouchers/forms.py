@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -28,6 +27,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
+from funds import clock
 from funds.disbursements.forms import BENEFICIARY_TEXT_MAX
 from funds.errors import ValidationError as FundsValidationError
 from funds.models import AccessRoute, Household
@@ -339,7 +339,7 @@ class IssueForm(FlaskForm):
     household_pick = StringField(filters=[strip_text])
     awarded_on = GovDateField(
         "Date given",
-        default=date.today,
+        default=clock.today,
         validators=[Required("Enter the date the vouchers were given")],
     )
     access_route = RadioField(

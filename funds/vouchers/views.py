@@ -16,6 +16,7 @@ from flask import (
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from funds import clock
 from funds.disbursements.services import AlreadyRecorded
 from funds.downloads import Column, audited_download, download
 from funds.errors import FundsError, NotAllowed, apply_to_form
@@ -69,7 +70,7 @@ def _status_for(error: FundsError) -> int:
 
 @bp.route("/")
 def index():
-    today = date.today()
+    today = clock.today()
     return render_template(
         "vouchers/index.html",
         batches=queries.batches(),
@@ -120,7 +121,9 @@ def new_batch():
             reference=form.reference.data or None,
         )
         try:
-            batch = create_batch(data, form.serials, actor=_actor(), today=date.today())
+            batch = create_batch(
+                data, form.serials, actor=_actor(), today=clock.today()
+            )
         except FundsError as error:
             db.session.rollback()
             if error.field == "serials":
@@ -163,7 +166,7 @@ def _batch_page(
     failed = next(
         (f for f in (return_form, expire_form) if f.errors or f.form_errors), None
     )
-    today = date.today()
+    today = clock.today()
     reconciliation = queries.reconciliation(batch_id=batch.id)
     return render_template(
         "vouchers/batch.html",
@@ -221,7 +224,7 @@ def expire_view(batch_id: int):
     if not form.validate_on_submit():
         return _batch_page(batch_id, expire_form=form, status=422)
     try:
-        expired = expire_vouchers(batch, actor=_actor(), today=date.today())
+        expired = expire_vouchers(batch, actor=_actor(), today=clock.today())
     except FundsError as error:
         db.session.rollback()
         apply_to_form(form, error)
@@ -258,7 +261,7 @@ def _issue_prefill() -> dict:
 
 @bp.route("/issue", methods=["GET", "POST"])
 def issue():
-    today = date.today()
+    today = clock.today()
     if request.method == "GET":
         form = IssueForm(data=_issue_prefill())
         form.form_token.data = new_form_token()
@@ -318,7 +321,7 @@ def issue():
 @bp.route("/reconciliation/<int:grant_id>")
 def reconciliation(grant_id: int):
     grant = db.get_or_404(Grant, grant_id)
-    today = date.today()
+    today = clock.today()
     return render_template(
         "vouchers/reconciliation.html",
         grant=grant,

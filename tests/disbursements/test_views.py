@@ -24,7 +24,7 @@ from funds.models import (
     User,
     YoungPerson,
 )
-from tests.conftest import audit_actions, count
+from tests.conftest import REAL_TODAY, audit_actions, count
 
 #: The security bar's context: £500.00 granted, £450.01 spent, £49.99 left.
 TOTAL, SPENT = "500.00", "450.01"
@@ -731,7 +731,7 @@ def test_the_reverse_and_paid_pages_default_their_dates(
     assert 'value="2025"' in page
     paid = client.get(f"/awards/{award}/paid")
     assert paid.status_code == 200
-    today = date.today()
+    today = REAL_TODAY
     assert f'value="{today.year}"' in paid.get_data(as_text=True)
 
 

@@ -15,13 +15,14 @@ from funds.grants.services import create_funder, create_grant
 from funds.models import ActivitySession, AuditEvent, Disbursement, Gender, Role
 from funds.people.services import YoungPersonInput, create_young_person
 from funds.taxonomy.defaults import ensure_default_taxonomy
+from tests.conftest import REAL_TODAY
 
 PASSWORD = "kayak-paddle-harbour-77"
 
 
 def _seed(live_app) -> dict:
     """A programme grant whose open period holds last week, three young people, a staff user."""
-    today = date.today()
+    today = REAL_TODAY
     with live_app.app_context():
         ensure_default_taxonomy()
         manager, _ = create_user(
@@ -81,7 +82,7 @@ def test_record_a_session_and_its_register(page: Page, server_url, live_app, axe
         ),
     )
     seeded = _seed(live_app)
-    held_on = date.today() - timedelta(days=7)
+    held_on = REAL_TODAY - timedelta(days=7)
 
     page.goto(server_url + "/login")
     axe_check(page, "activities-00-login")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from PIL import Image
@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from funds.extensions import db
 from funds.models import EvidenceFile
+from tests.conftest import REAL_TODAY
 
 PASSWORD = "plum-orbit-lantern-42"
 
@@ -41,7 +42,7 @@ def _seed(live_app) -> int:
     from funds.models import DeliveryMethod, ItemType, Role
     from funds.taxonomy.defaults import ensure_default_taxonomy
 
-    today = date.today()
+    today = REAL_TODAY
     with live_app.app_context():
         manager, _ = create_user(
             actor=None,

@@ -27,9 +27,9 @@ from funds.models import (
 )
 from funds.people.services import HouseholdInput, create_household
 from funds.taxonomy.defaults import apply_default_hsf_mapping, ensure_default_taxonomy
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, REAL_TODAY
 
-TODAY = date.today()
+TODAY = REAL_TODAY
 
 
 def _year_start() -> date:

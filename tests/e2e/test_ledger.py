@@ -4,7 +4,7 @@ an award over what is left is refused with the remaining balance shown."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from playwright.sync_api import Page, expect
@@ -16,12 +16,12 @@ from funds.grants.services import create_funder, create_grant
 from funds.models import HSF_CATEGORIES, BudgetControl, Disbursement, Role
 from funds.people.services import HouseholdInput, create_household
 from funds.taxonomy.defaults import apply_default_hsf_mapping, ensure_default_taxonomy
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, REAL_TODAY
 
 
 def _seed(app) -> tuple[int, str, str]:
     """A £100 block grant whose period includes today, a household, a staff member."""
-    today = date.today()
+    today = REAL_TODAY
     with app.app_context():
         manager, _ = create_user(
             actor=None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from playwright.sync_api import Page, expect
@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from funds.extensions import db
 from funds.models import Disbursement, Voucher, VoucherStatus
+from tests.conftest import REAL_TODAY
 
 PASSWORD = "plum-orbit-lantern-42"
 
@@ -25,7 +26,7 @@ def _seed(live_app) -> dict:
     from funds.vouchers.serials import serials_from_range
     from funds.vouchers.services import BatchInput, create_batch
 
-    today = date.today()
+    today = REAL_TODAY
     with live_app.app_context():
         manager, _ = create_user(
             actor=None,

@@ -28,7 +28,7 @@ from funds.models import (
 )
 from funds.models.disbursement import CASH_FIRST_METHODS
 from funds.money import from_pence, pence_sum
-from tests.conftest import TODAY
+from tests.conftest import REAL_TODAY, TODAY
 from tests.evidence.pack_helpers import (
     HOSTILE_MARKERS,
     HOSTILE_NAMES,
@@ -426,7 +426,7 @@ def test_the_funder_return_or_why_not(app, ledger):
 def test_audit_summary_has_events_and_counts_without_values(app, ledger):
     # The events were recorded today, outside the grant's period: a pack whose period
     # runs on to today lists them.
-    today = date.today()
+    today = REAL_TODAY
     pack = _pack(app, ledger["grant"], date(2024, 4, 1), today)
     text = pack.read("audit-summary.csv").decode("utf-8-sig")
     events, _, counts = text.partition("\r\n\r\n")

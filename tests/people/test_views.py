@@ -24,7 +24,7 @@ from funds.models import (
 )
 from funds.people.services import HOUSEHOLD_REFERENCE, YOUNG_PERSON_REFERENCE
 from funds.permissions import PERMISSIONS, RECORDERS
-from tests.conftest import IN_PERIOD, TODAY, count
+from tests.conftest import IN_PERIOD, REAL_TODAY, TODAY, count
 
 #: A valid household form; tests change one field at a time.
 HOUSEHOLD = {
@@ -42,7 +42,7 @@ HOUSEHOLD = {
 
 def young_person_form(**changes) -> dict:
     """A valid young person form (born 16 years ago)."""
-    born = date.today().replace(day=1) - timedelta(days=16 * 366)
+    born = REAL_TODAY.replace(day=1) - timedelta(days=16 * 366)
     data = {
         "name": "Jordan Lee",
         "contact": "jordan@example.org",
@@ -501,7 +501,7 @@ def test_staff_add_a_young_person_linked_to_a_household(
     assert YOUNG_PERSON_REFERENCE.fullmatch(person.reference)
     assert person.household_id == household_id and person.team_id == team_id
     assert person.gender.value == "non-binary" and person.ethnicity.value == "mixed"
-    assert person.age_on(date.today()) == 16
+    assert person.age_on(REAL_TODAY) == 16
     page = client.get(f"/young-people/{person.id}").get_data(as_text=True)
     assert re.search(r"Age\s*</dt>\s*<dd[^>]*>\s*16\s*</dd>", page)
     assert f'href="/households/{household_id}">{reference}</a>' in page
@@ -560,7 +560,7 @@ def test_bad_dates_of_birth_are_refused(app, client, staff, date_of_birth, messa
     ],
 )
 def test_date_of_birth_limits_on_the_form(app, client, staff, years, days, accepted):
-    today = date.today()
+    today = REAL_TODAY
     try:
         birthday = today.replace(year=today.year - years)
     except ValueError:  # 29 February

@@ -25,9 +25,7 @@ from funds.models import (
 )
 from funds.vouchers.serials import serials_from_range
 from funds.vouchers.services import BatchInput, create_batch, return_vouchers
-from tests.conftest import IN_PERIOD, TODAY, count
-
-TODAY_REAL = date.today()
+from tests.conftest import IN_PERIOD, REAL_TODAY, TODAY, count
 
 
 def _dmy(day: date) -> list[str]:
@@ -72,8 +70,8 @@ def grant_id(create_grant):
     return create_grant(
         "1000.00",
         reference="HSF-4",
-        starts_on=TODAY_REAL - timedelta(days=200),
-        ends_on=TODAY_REAL + timedelta(days=165),
+        starts_on=REAL_TODAY - timedelta(days=200),
+        ends_on=REAL_TODAY + timedelta(days=165),
     )
 
 
@@ -104,12 +102,12 @@ def buy(app, system_actor, food, grant_id):
                     face_value=Decimal(face),
                     quantity=quantity,
                     purchase_cost=Decimal(face) * quantity,
-                    purchased_on=TODAY_REAL - timedelta(days=30),
-                    expires_on=expires_on or TODAY_REAL + timedelta(days=90),
+                    purchased_on=REAL_TODAY - timedelta(days=30),
+                    expires_on=expires_on or REAL_TODAY + timedelta(days=90),
                 ),
                 serials_from_range(f"{prefix}0001", f"{prefix}{quantity:04d}"),
                 actor=db.session.get(User, system_actor()),
-                today=TODAY_REAL,
+                today=REAL_TODAY,
             )
             db.session.commit()
             return batch.id
@@ -157,7 +155,7 @@ def test_the_stock_page_lists_batches_and_what_expires_soon(
         quantity=3,
         supplier="Asda",
         prefix="ASD",
-        expires_on=TODAY_REAL + timedelta(days=10),
+        expires_on=REAL_TODAY + timedelta(days=10),
     )
     buy(quantity=4)
     response = client.get("/vouchers/")
@@ -201,8 +199,8 @@ def _batch_form(grant_id, food, **changes) -> dict:
         "face_value": "20.00",
         "quantity": "5",
         "purchase_cost": "95.00",
-        "purchased_on": _dmy(TODAY_REAL - timedelta(days=1)),
-        "expires_on": _dmy(TODAY_REAL + timedelta(days=100)),
+        "purchased_on": _dmy(REAL_TODAY - timedelta(days=1)),
+        "expires_on": _dmy(REAL_TODAY + timedelta(days=100)),
         "serials_from": "range",
         "first_serial": "TES0001",
         "last_serial": "TES0005",
@@ -357,7 +355,7 @@ BATCH_REFUSALS = [
         id="count-not-quantity",
     ),
     pytest.param(
-        {"expires_on": _dmy(TODAY_REAL - timedelta(days=2))},
+        {"expires_on": _dmy(REAL_TODAY - timedelta(days=2))},
         "expires_on",
         "on or after the date bought",
         id="expiry-before-purchase",
@@ -424,8 +422,8 @@ BATCH_REFUSALS = [
     ),
     pytest.param(
         {
-            "purchased_on": _dmy(TODAY_REAL + timedelta(days=1)),
-            "expires_on": _dmy(TODAY_REAL + timedelta(days=30)),
+            "purchased_on": _dmy(REAL_TODAY + timedelta(days=1)),
+            "expires_on": _dmy(REAL_TODAY + timedelta(days=30)),
         },
         "purchased_on",
         "future",
@@ -669,7 +667,7 @@ def test_expiring_only_after_the_expiry_date(app, client, finance, buy, create_g
 def _issue_form(reference, *, vouchers=(), serials="", token=None, **changes) -> dict:
     data = {
         "household": reference,
-        "awarded_on": _dmy(TODAY_REAL),
+        "awarded_on": _dmy(REAL_TODAY),
         "access_route": "referral",
         "vouchers": [str(v) for v in vouchers],
         "serials": serials,
@@ -687,14 +685,14 @@ def test_the_issue_page_lists_stock_that_can_be_given_today(
         supplier="Asda",
         prefix="ASD",
         face="30.00",
-        expires_on=TODAY_REAL + timedelta(days=5),
+        expires_on=REAL_TODAY + timedelta(days=5),
     )
     tesco = buy(quantity=4)
     other_grant = create_grant(
         "500.00",
         reference="OTHER-1",
-        starts_on=TODAY_REAL - timedelta(days=60),
-        ends_on=TODAY_REAL + timedelta(days=10),
+        starts_on=REAL_TODAY - timedelta(days=60),
+        ends_on=REAL_TODAY + timedelta(days=10),
     )
     buy(quantity=2, supplier="Co-op", prefix="COP", grant=other_grant)
     html = _text(staff_client.get(f"/vouchers/issue?household={household[1]}"))
@@ -745,7 +743,7 @@ def test_issuing_two_vouchers_to_a_household(app, staff_client, buy, household):
         assert [a.amount for a in awards] == [Decimal("20.00")] * 2
         assert {a.household_id for a in awards} == {household_id}
         assert {a.created_by_id for a in awards} == {staff_client.user_id}
-        assert {a.awarded_on for a in awards} == {TODAY_REAL}
+        assert {a.awarded_on for a in awards} == {REAL_TODAY}
         assert [a.evidence_reference for a in awards] == [
             "Voucher TES0001",
             "Voucher TES0003",
@@ -877,7 +875,7 @@ ISSUE_REFUSALS = [
         id="no-household",
     ),
     pytest.param(
-        {"awarded_on": _dmy(TODAY_REAL + timedelta(days=1)), "serials": "TES0002"},
+        {"awarded_on": _dmy(REAL_TODAY + timedelta(days=1)), "serials": "TES0002"},
         "awarded_on",
         "future",
         id="tomorrow",
@@ -1037,7 +1035,7 @@ def test_the_issued_list_downloads_as_a_formula_safe_csv(
     assert suppliers == {"'" + name for name in hostile}
     for row in rows[1:]:
         assert row[2] == household[1]
-        assert row[3] == TODAY_REAL.strftime("%d/%m/%Y")
+        assert row[3] == REAL_TODAY.strftime("%d/%m/%Y")
         assert row[4] == "20.00"
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))

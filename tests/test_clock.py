@@ -1,0 +1,48 @@
+"""Today's date comes from one place, and a deployment or a test run can hold it still."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+
+import pytest
+
+from funds import clock, create_app
+from funds.models import Role
+from tests.conftest import REAL_TODAY, make_config
+
+HELD = date(2031, 2, 14)
+
+
+@pytest.fixture
+def app_config():
+    return {"TODAY": HELD}
+
+
+def test_a_test_run_is_held_on_the_day_it_started(tmp_path):
+    app = create_app(make_config(), instance_path=str(tmp_path))
+    with app.app_context():
+        assert clock.today() == REAL_TODAY
+
+
+def test_outside_an_application_the_clock_is_the_machines():
+    assert clock.today() == date.today()
+
+
+def test_the_environment_holds_the_day_as_an_iso_date(tmp_path, monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("FUNDS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("FUNDS_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("FUNDS_TODAY", "2031-02-14")
+    app = create_app(instance_path=str(tmp_path))
+    with app.app_context():
+        assert clock.today() == HELD
+
+
+def test_a_held_day_is_the_day_the_award_form_offers(client, login, create_user):
+    login(create_user(Role.STAFF))
+    page = client.get("/awards/new").get_data(as_text=True)
+    inputs = re.findall(r'<input[^>]*name="awarded_on"[^>]*value="(\d+)"', page)
+    assert [int(part) for part in inputs] == [14, 2, 2031]
