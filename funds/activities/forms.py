@@ -11,7 +11,6 @@ from govuk_frontend_wtf.gov_form_base import GovFormBase
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovCheckboxInput,
-    GovSelect,
     GovTextArea,
     GovTextInput,
 )
@@ -51,6 +50,7 @@ from funds.validators import (
     strip_text,
     valid_token,
 )
+from funds.widgets import GovSelect
 
 #: The most one session may cost (the same ceiling as one award).
 MAX_SESSION_COST = Decimal("10000.00")

@@ -3,7 +3,6 @@
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
-    GovSelect,
     GovTextArea,
     GovTextInput,
 )
@@ -16,6 +15,7 @@ from funds.disbursements.forms import NoBareCarriageReturn, notes_filter
 from funds.models import Role
 from funds.organisation import Organisation
 from funds.validators import Email, GovDateField, PlainText, strip_text
+from funds.widgets import GovSelect
 
 #: The "who" choice for events with nobody signed in.
 SYSTEM = "system"

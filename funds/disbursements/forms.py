@@ -9,7 +9,6 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovRadioInput,
-    GovSelect,
     GovTextArea,
     GovTextInput,
 )
@@ -49,6 +48,7 @@ from funds.validators import (  # noqa: F401 - used by the views
     valid_token,
 )
 from funds.validators import Present as Required
+from funds.widgets import GovSelect
 
 #: The most any award field accepts; each grant sets its own largest single award.
 MAX_AWARD = Decimal("999999999.99")

@@ -16,7 +16,6 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovSelect
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError as FieldError
@@ -36,6 +35,7 @@ from funds.jobs import start
 from funds.models import Grant, Job, JobStatus, Role
 from funds.returns.library import available
 from funds.validators import GovDateField, Present
+from funds.widgets import GovSelect
 
 bp = Blueprint("evidence_pack", __name__)
 

@@ -10,7 +10,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovFileInput,
     GovRadioInput,
-    GovSelect,
     GovTextInput,
 )
 from wtforms import BooleanField, RadioField, SelectField, StringField
@@ -20,6 +19,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from funds.exports.formats import FORMATS
 from funds.models import Grant
 from funds.validators import GovDateField, MoneyField, PlainText, Present, strip_text
+from funds.widgets import GovSelect
 
 #: Every download the export page offers: the accounting files, then the ledger.
 LEDGER_CHOICES = {

@@ -8,7 +8,6 @@ from decimal import Decimal
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
-    GovSelect,
     GovTextArea,
     GovTextInput,
 )
@@ -35,6 +34,7 @@ from funds.validators import (
     WholeNumberField,
     strip_text,
 )
+from funds.widgets import GovSelect
 
 #: The years a grant's period may fall in (a typo such as 2204 is refused).
 FIRST_YEAR, LAST_YEAR = 2000, 2100

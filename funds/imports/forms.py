@@ -7,7 +7,6 @@ from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
     GovFileInput,
     GovRadioInput,
-    GovSelect,
     GovTextArea,
     GovTextInput,
 )
@@ -18,6 +17,7 @@ from wtforms.validators import InputRequired, Length
 from funds.imports.cells import shown
 from funds.imports.kinds import KINDS, Kind
 from funds.validators import PlainText, strip_text
+from funds.widgets import GovSelect
 
 #: The order kinds are offered in: people and grants before what refers to them.
 KIND_ORDER = ("households", "young_people", "grants", "awards", "sessions")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
-    GovSelect,
     GovTextArea,
     GovTextInput,
 )
@@ -15,6 +14,7 @@ from wtforms.validators import InputRequired, Length
 
 from funds.grants.forms import NOTES_MAX, optional_int
 from funds.validators import GovDateField, MoneyField, PlainText, Present, strip_text
+from funds.widgets import GovSelect
 
 
 def _reference(label: str, required: str, max_length: int, **kwargs):

@@ -9,9 +9,7 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovCheckboxInput,
-    GovDateInput,
     GovRadioInput,
-    GovSelect,
     GovTextArea,
     GovTextInput,
 )
@@ -40,6 +38,7 @@ from funds.people.services import (
     normalise_reference,
 )
 from funds.validators import PlainText, strip_text
+from funds.widgets import GovDateInput, GovSelect
 
 #: The fields only roles that may see names get (finance works from references).
 PRIVATE_FIELDS = ("name", "contact", "notes")

@@ -11,7 +11,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovFileInput,
     GovRadioInput,
-    GovSelect,
     GovTextArea,
     GovTextInput,
 )
@@ -29,6 +28,7 @@ from funds.validators import (
     strip_text,
     text_problem,
 )
+from funds.widgets import GovSelect
 
 
 def _text(

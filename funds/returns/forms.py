@@ -7,7 +7,6 @@ from datetime import date
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
-    GovSelect,
     GovTextArea,
     GovTextInput,
 )
@@ -25,6 +24,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from funds.models import Grant
 from funds.returns.library import Available
 from funds.validators import Email, GovDateField, PlainText, Present, strip_text
+from funds.widgets import GovSelect
 
 
 class ReturnForm(FlaskForm):

@@ -7,7 +7,6 @@ import re
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
-    GovSelect,
     GovTextArea,
     GovTextInput,
 )
@@ -25,6 +24,7 @@ from funds.validators import (
     strip_text,
     text_problem,
 )
+from funds.widgets import GovSelect
 
 #: Longest name of a funder's category (the column's size).
 CATEGORY_MAX = 120

@@ -11,7 +11,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovFileInput,
     GovRadioInput,
-    GovSelect,
     GovTextArea,
     GovTextInput,
 )
@@ -50,6 +49,7 @@ from funds.vouchers.serials import (
     serials_from_text,
     without_header,
 )
+from funds.widgets import GovSelect
 
 #: The most one voucher may be worth.
 MAX_FACE_VALUE = Decimal("10000.00")
