@@ -6,10 +6,12 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date
+from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from funds import create_app
@@ -24,9 +26,26 @@ PASSWORD = "plum-orbit-lantern-42"
 TEST_DATABASE_URL = os.environ.get("FUNDS_TEST_DATABASE_URL", "sqlite://")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 
-#: The day this test run started. The app under test is held on it (its ``TODAY``
-#: setting), so a run that crosses midnight sees one day from start to end.
+#: The day this test run started. Every test is held on it (``hold_the_day``), so a
+#: run that crosses midnight sees one day from start to end.
 REAL_TODAY = date.today()
+
+
+@contextmanager
+def hold_the_day(day: date):
+    """The clock keeps running, on ``day``: after midnight, a day behind the machine."""
+    now = datetime.now()
+    if now.date() == day:
+        yield
+        return
+    with time_machine.travel(datetime.combine(day, now.time()), tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _on_the_day_the_run_started():
+    with hold_the_day(REAL_TODAY):
+        yield
 
 
 def make_config(**overrides) -> dict:
@@ -44,7 +63,6 @@ def make_config(**overrides) -> dict:
         # Background jobs run inside the request that asks for them (tests of the real
         # worker start one: tests/test_jobs.py).
         "JOBS_IMMEDIATE": True,
-        "TODAY": REAL_TODAY,
     }
     config.update(overrides)
     return config

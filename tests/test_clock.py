@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from funds import clock, create_app
 from funds.models import Role
-from tests.conftest import REAL_TODAY, make_config
+from tests.conftest import REAL_TODAY, hold_the_day, make_config
 
 HELD = date(2031, 2, 14)
 
@@ -24,6 +24,15 @@ def test_a_test_run_is_held_on_the_day_it_started(tmp_path):
     app = create_app(make_config(), instance_path=str(tmp_path))
     with app.app_context():
         assert clock.today() == REAL_TODAY
+
+
+def test_after_midnight_the_tests_still_see_the_day_the_run_started(tmp_path):
+    app = create_app(make_config(), instance_path=str(tmp_path))
+    yesterday = date.today() - timedelta(days=1)
+    with hold_the_day(yesterday), app.app_context():
+        assert clock.today() == yesterday
+        assert date.today() == yesterday
+    assert date.today() == REAL_TODAY
 
 
 def test_outside_an_application_the_clock_is_the_machines():

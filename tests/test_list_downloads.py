@@ -384,6 +384,33 @@ def test_activity_sessions_download_every_page(
     assert sum(Decimal(row[6]) for row in rows[1:]) == Decimal("270.00")
 
 
+def test_one_grants_sessions_download_from_its_programme(
+    app, as_role, create_grant, create_session, create_young_person
+):
+    ours = create_grant("5000.00", reference="ACT-1")
+    other = create_grant("5000.00", reference="ACT-2")
+    person = create_young_person()
+    for day in range(1, 4):
+        create_session(ours, "90.00", held_on=date(2024, 6, day), attendees=(person,))
+    create_session(other, "40.00", held_on=date(2024, 6, 9), attendees=(person,))
+    client = as_role(Role.MANAGER)
+    rows = _csv(client.get(f"/activities/download.csv?grant_id={ours}"))
+    assert [row[2] for row in rows[1:]] == ["ACT-1"] * 3
+    assert [row[3] for row in rows[1:]] == ["1"] * 3  # only this grant's registers
+    assert sum(Decimal(row[6]) for row in rows[1:]) == Decimal("270.00")
+    with app.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
+        ).one()
+        assert event.action == "list.download"
+        assert event.after["filters"] == {"grant": "ACT-1"}
+    ws, _ = _sheet(client.get(f"/activities/download.xlsx?grant_id={ours}"))
+    assert ws.max_row == 4
+    for query in ("?grant_id=999999", "?grant_id=abc", "?grant_id="):
+        response = client.get(f"/activities/download.csv{query}")
+        assert response.status_code == 404, query
+
+
 # --- the audit trail ------------------------------------------------------------------
 
 

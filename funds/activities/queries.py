@@ -119,8 +119,11 @@ def programme(grant_id: int, *, date_from=None, date_to=None) -> Programme:
     if date_to is not None:
         where.append(ActivitySession.held_on <= date_to)
 
+    # Places filled per session, counted over this grant's sessions only.
     places = (
         select(Attendance.session_id, func.count().label("places"))
+        .join(ActivitySession, ActivitySession.id == Attendance.session_id)
+        .where(*where)
         .group_by(Attendance.session_id)
         .subquery()
     )
@@ -346,11 +349,14 @@ def _reversal():
 
 
 def _session_query(*where) -> Select:
-    """Sessions (newest first) with their places filled and whether they were cancelled."""
+    """Sessions (newest first) with their places filled and whether they were cancelled.
+    Places are counted per session listed (through the register's session index), so a
+    page of 50 reads 50 registers, not every attendance."""
     places = (
-        select(Attendance.session_id, func.count().label("places"))
-        .group_by(Attendance.session_id)
-        .subquery()
+        select(func.count())
+        .where(Attendance.session_id == ActivitySession.id)
+        .correlate(ActivitySession)
+        .scalar_subquery()
     )
     reversal = _reversal()
     query = (
@@ -360,7 +366,7 @@ def _session_query(*where) -> Select:
             ItemType.name,
             Grant.id,
             Grant.reference,
-            func.coalesce(places.c.places, 0),
+            places,
             ActivitySession.capacity,
             ActivitySession.cost,
             reversal.id,
@@ -368,7 +374,6 @@ def _session_query(*where) -> Select:
         )
         .join(ItemType, ItemType.id == ActivitySession.item_type_id)
         .join(Grant, Grant.id == ActivitySession.grant_id)
-        .outerjoin(places, places.c.session_id == ActivitySession.id)
         .outerjoin(reversal, reversal.reverses_id == ActivitySession.disbursement_id)
         .where(*where)
         .order_by(ActivitySession.held_on.desc(), ActivitySession.id.desc())
@@ -400,11 +405,12 @@ def _session_rows(*where, limit: int | None = None) -> list[SessionRow]:
     return [_session_row(row) for row in db.session.execute(query)]
 
 
-def session_download_rows() -> Iterator[tuple]:
-    """Every session, newest first (the list's order, all pages), as download rows:
-    date, activity, grant, places filled, capacity, duration (minutes), cost, cost per
-    place, cancelled. Read 1,000 rows at a time."""
-    query = _session_query().execution_options(yield_per=1000)
+def session_download_rows(grant_id: int | None = None) -> Iterator[tuple]:
+    """Every session (of one grant, or of all), newest first (the list's order, all
+    pages), as download rows: date, activity, grant, places filled, capacity, duration
+    (minutes), cost, cost per place, cancelled. Read 1,000 rows at a time."""
+    where = [] if grant_id is None else [ActivitySession.grant_id == grant_id]
+    query = _session_query(*where).execution_options(yield_per=1000)
     for row in db.session.execute(query):
         session = _session_row(row)
         yield (
@@ -440,16 +446,41 @@ def session_page(after: SessionCursor | None = None, *, size: int = 50) -> Sessi
     return SessionPage(rows, cursor)
 
 
+#: The most sessions the programme page lists (the download has them all).
+PROGRAMME_SESSIONS_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class ProgrammeSessions:
+    """The newest of a grant's sessions in the period, and how many there are in all."""
+
+    rows: list[SessionRow]
+    total: int
+
+
 def programme_sessions(
-    grant_id: int, *, date_from=None, date_to=None
-) -> list[SessionRow]:
-    """A grant's sessions in the period, newest first, cancelled ones included (and marked)."""
+    grant_id: int,
+    *,
+    date_from=None,
+    date_to=None,
+    limit: int | None = None,
+) -> ProgrammeSessions:
+    """A grant's sessions in the period, newest first, cancelled ones included (and
+    marked): the newest ``limit`` of them (``PROGRAMME_SESSIONS_SHOWN``), and the count
+    of all."""
+    limit = limit or PROGRAMME_SESSIONS_SHOWN
     where = [ActivitySession.grant_id == grant_id]
     if date_from is not None:
         where.append(ActivitySession.held_on >= date_from)
     if date_to is not None:
         where.append(ActivitySession.held_on <= date_to)
-    return _session_rows(*where)
+    rows = _session_rows(*where, limit=limit)
+    total = (
+        len(rows)
+        if len(rows) < limit
+        else db.session.scalar(select(func.count(ActivitySession.id)).where(*where))
+    )
+    return ProgrammeSessions(rows, total)
 
 
 @dataclass(frozen=True)

@@ -93,16 +93,23 @@ DOWNLOAD_COLUMNS = (
 @bp.route("/download.csv", endpoint="download_csv", defaults={"fmt": "csv"})
 @bp.route("/download.xlsx", endpoint="download_xlsx", defaults={"fmt": "xlsx"})
 def download_list(fmt: str):
-    """Every session the list pages through, newest first, as a file."""
+    """Every session the list pages through, newest first, as a file; with
+    ``?grant_id=``, every session of that grant (its programme page links here)."""
+    grant = None
+    if "grant_id" in request.args:
+        grant_id = request.args.get("grant_id", type=int)
+        grant = db.session.get(Grant, grant_id) if grant_id is not None else None
+        if grant is None:
+            abort(404)
     return audited_download(
         fmt,
         actor=_actor(),
         list_name="activity-sessions",
-        filters={},
-        stem="activity-sessions",
+        filters={"grant": grant.reference} if grant else {},
+        stem=f"activity-sessions-{grant.reference}" if grant else "activity-sessions",
         title="Activity sessions",
         columns=DOWNLOAD_COLUMNS,
-        rows=session_download_rows(),
+        rows=session_download_rows(grant.id if grant else None),
     )
 
 

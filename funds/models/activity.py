@@ -38,6 +38,8 @@ class ActivitySession(Base):
         CheckConstraint("carers >= 0", name="carers_not_negative"),
         *money_checks("cost_pence", positive=True),
         Index("ix_activity_sessions_grant_date", "grant_id", "held_on"),
+        # The sessions list pages newest first across every grant.
+        Index("ix_activity_sessions_held_on_id", "held_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -210,9 +210,19 @@ def expiring_soon(today: date, *, grant_id: int | None = None):
     return db.session.execute(query).all()
 
 
-def issued_serials(*, grant_id: int | None = None, batch_id: int | None = None):
+#: The most issued vouchers the reconciliation page lists (the CSV has them all).
+ISSUED_SHOWN = 500
+
+
+def issued_serials(
+    *,
+    grant_id: int | None = None,
+    batch_id: int | None = None,
+    limit: int | None = None,
+):
     """(serial, supplier, reference, awarded_on, face_value, disbursement_id, household_id)
-    of issued vouchers, for the supplier's redemption statement."""
+    of issued vouchers by supplier and serial, for the supplier's redemption statement:
+    all of them, or the first ``limit``."""
     query = (
         select(
             Voucher.serial,
@@ -233,6 +243,8 @@ def issued_serials(*, grant_id: int | None = None, batch_id: int | None = None):
         query = query.where(VoucherBatch.grant_id == grant_id)
     if batch_id is not None:
         query = query.where(VoucherBatch.id == batch_id)
+    if limit is not None:
+        query = query.limit(limit)
     return db.session.execute(query).all()
 
 

@@ -322,14 +322,16 @@ def issue():
 def reconciliation(grant_id: int):
     grant = db.get_or_404(Grant, grant_id)
     today = clock.today()
+    reconciliation = queries.reconciliation(grant_id=grant.id)
     return render_template(
         "vouchers/reconciliation.html",
         grant=grant,
-        reconciliation=queries.reconciliation(grant_id=grant.id),
+        reconciliation=reconciliation,
         stock=queries.grant_stock(grant),
         expiring=queries.expiring_soon(today, grant_id=grant.id),
         batches=queries.batches(grant.id),
-        issued=queries.issued_serials(grant_id=grant.id),
+        issued=queries.issued_serials(grant_id=grant.id, limit=queries.ISSUED_SHOWN),
+        issued_total=reconciliation.lines[VoucherStatus.ISSUED].count,
         today=today,
         warning_days=queries.EXPIRY_WARNING_DAYS,
     )

@@ -274,7 +274,7 @@ def test_cancelled_sessions_are_left_out(
     assert [row.activity for row in result.rows] == ["Kayaking"]
     with app.app_context():
         assert [p.id for p in not_attended(grant_id)] == [only_cancelled]
-        rows = programme_sessions(grant_id)
+        rows = programme_sessions(grant_id).rows
         assert [(row.id, row.cancelled) for row in rows] == [
             (cancelled, True),
             (rows[1].id, False),
@@ -298,7 +298,11 @@ def test_the_date_filter_includes_both_ends(
     early = _programme(app, grant_id, date_to=date(2024, 6, 1))
     assert (early.sessions, early.cost) == (1, Decimal("10.00"))
     with app.app_context():
-        assert len(programme_sessions(grant_id, date_from=date(2024, 6, 2))) == 2
+        later = programme_sessions(grant_id, date_from=date(2024, 6, 2))
+        assert (len(later.rows), later.total) == (2, 2)
+        first = programme_sessions(grant_id, limit=1)
+        assert [row.held_on for row in first.rows] == [date(2024, 6, 30)]
+        assert first.total == 3
 
 
 def test_other_grants_sessions_do_not_count(

@@ -807,6 +807,27 @@ def test_finance_sees_the_programme_without_names(
     assert "Record a session" not in html
 
 
+def test_a_long_programme_lists_the_newest_sessions_and_links_the_rest(
+    app, client, staff, grant_id, create_session, create_grant, monkeypatch
+):
+    from funds.activities import queries
+
+    monkeypatch.setattr(queries, "PROGRAMME_SESSIONS_SHOWN", 2)
+    for day in (3, 4, 5):
+        create_session(grant_id, "10.00", held_on=date(2024, 6, day))
+    create_session(create_grant("500.00", reference="OTHER"), "10.00")
+    html = client.get(f"/activities/programme/{grant_id}").get_data(as_text=True)
+    listed = html[html.index(">Sessions</caption>") :]
+    listed = listed[: listed.index("</table>")]
+    assert "5 Jun 2024" in listed and "4 Jun 2024" in listed
+    assert "3 Jun 2024" not in listed
+    assert "The newest 2 of 3 sessions are listed." in html
+    assert f"/activities/download.csv?grant_id={grant_id}" in html
+    totals = html[html.index('id="programme-totals"') :]
+    row = totals[totals.index(">Sessions delivered<") :]
+    assert ">3</td>" in row[: row.index("</tr>")]  # the figures count them all
+
+
 def test_an_unknown_grants_programme_is_404(client, staff):
     assert client.get("/activities/programme/999999").status_code == 404
 

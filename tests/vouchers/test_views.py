@@ -988,6 +988,33 @@ def test_the_reconciliation_page_checks_the_identity_and_shows_what_is_left(
     assert "Jo Bloggs" not in html
 
 
+def test_a_long_issued_list_shows_the_first_serials_and_says_the_csv_has_all(
+    app, client, finance, staff_client, buy, household, grant_id, monkeypatch
+):
+    from funds.vouchers import queries
+
+    monkeypatch.setattr(queries, "ISSUED_SHOWN", 2)
+    batch_id = buy(quantity=10)
+    ids = _ids(app, batch_id)
+    staff_client.post(
+        "/vouchers/issue",
+        data=_issue_form(
+            household[1], vouchers=[ids["TES0001"], ids["TES0002"], ids["TES0003"]]
+        ),
+    )
+    html = _text(client.get(f"/vouchers/reconciliation/{grant_id}"))
+    issued = html[html.index('id="issued"') :]
+    assert "TES0001" in issued and "TES0002" in issued
+    assert "TES0003" not in issued
+    assert (
+        "The first 2 of 3 vouchers issued, by supplier and serial, are listed." in html
+    )
+    csv_text = client.get(f"/vouchers/reconciliation/{grant_id}/issued.csv").get_data(
+        as_text=True
+    )
+    assert all(serial in csv_text for serial in ("TES0001", "TES0002", "TES0003"))
+
+
 def test_the_issued_list_downloads_as_a_formula_safe_csv(
     app, client, finance, staff_client, grant_id, food, household
 ):
