@@ -7,14 +7,11 @@ import secrets
 from datetime import date
 from decimal import Decimal
 
-from govuk_frontend_wtf.wtforms_widgets import (
-    GovTextInput,
-)
 from wtforms import DateField, StringField
 from wtforms.validators import StopValidation, ValidationError
 
 from funds.money import MAX_AMOUNT, PENNY, MoneyError, format_money, parse_money
-from funds.widgets import GovDateInput
+from funds.widgets import GovDateInput, GovTextInput
 
 # C0 controls (tab and newlines are handled separately), DEL and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

@@ -1,4 +1,4 @@
-"""funds' date and select widgets draw what the GOV.UK Frontend macros draw.
+"""funds' date, select and text widgets draw what the GOV.UK Frontend macros draw.
 
 Each generated field is rendered twice, by funds.widgets and by the govuk-frontend-wtf
 widget it replaces (the Jinja macros), and the two must be the same markup once the
@@ -15,14 +15,15 @@ import pytest
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput as MacroDateInput
 from govuk_frontend_wtf.wtforms_widgets import GovSelect as MacroSelect
+from govuk_frontend_wtf.wtforms_widgets import GovTextInput as MacroTextInput
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wtforms import SelectField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from funds.validators import GovDateField, Present
-from funds.widgets import GovDateInput, GovSelect
+from funds.widgets import GovDateInput, GovSelect, GovTextInput
 
 HOSTILE = st.text(
     alphabet=st.one_of(
@@ -184,3 +185,71 @@ def test_a_select_of_numbers_and_a_chosen_option(request_context):
     assert '<option value="2" selected>OHID</option>' in html
     ours, theirs = _both(form.pick, GovSelect(), MacroSelect(), {})
     assert ours == theirs
+
+
+def _text_form(label: str, hint: str, required: bool):
+    class TextForm(FlaskForm):
+        words = StringField(
+            label,
+            description=hint,
+            validators=[Present("Enter it") if required else Optional()],
+            widget=GovTextInput(),
+        )
+
+    return TextForm(formdata=None, meta={"csrf": False})
+
+
+OPTIONAL_WORD = st.one_of(st.none(), st.sampled_from(["off", "name", 'a"b']))
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    label=WORDS,
+    hint=st.one_of(st.just(""), HOSTILE),
+    value=st.one_of(st.none(), HOSTILE),
+    required=st.booleans(),
+    error=st.one_of(st.none(), WORDS),
+    extra=st.fixed_dictionaries(
+        {},
+        optional={
+            "classes": st.sampled_from(["", "govuk-input--width-10", "x<y"]),
+            "spellcheck": st.booleans(),
+            "autocomplete": OPTIONAL_WORD,
+            "inputmode": st.sampled_from(["numeric", "decimal"]),
+            "prefix": st.fixed_dictionaries({"text": HOSTILE}),
+            "suffix": st.fixed_dictionaries({"text": HOSTILE}),
+            "label": st.fixed_dictionaries({"classes": CLASSES}),
+            "attributes": st.dictionaries(
+                st.sampled_from(["data-module", "maxlength", "lang"]),
+                HOSTILE,
+                max_size=2,
+            ),
+        },
+    ),
+)
+def test_a_text_input_is_drawn_as_the_macro_draws_it(
+    request_context, label, hint, value, required, error, extra
+):
+    field = _text_form(label, hint, required).words
+    field.data = value
+    if error:
+        field.errors = [error]
+    ours, theirs = _both(field, GovTextInput(), MacroTextInput(), {"params": extra})
+    assert ours == theirs
+
+
+def test_a_money_input_has_its_pound_sign_beside_the_box(request_context):
+    field = _text_form("Amount", "In pounds", True).words
+    field.data = "12.50"
+    drawn = GovTextInput()(field, params={"prefix": {"text": "£"}, "spellcheck": False})
+    html = _same_markup(drawn)
+    assert (
+        '<div class="govuk-input__wrapper"><div class="govuk-input__prefix"'
+        ' aria-hidden="true">£</div><input class="govuk-input" id="words" name="words"'
+        ' type="text" spellcheck="false" value="12.50" aria-describedby="words-hint"'
+        ' required="required"></div>'
+    ) in html

@@ -12,7 +12,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovCheckboxInput,
     GovTextArea,
-    GovTextInput,
 )
 from wtforms import (
     BooleanField,
@@ -50,7 +49,7 @@ from funds.validators import (
     strip_text,
     valid_token,
 )
-from funds.widgets import GovSelect
+from funds.widgets import GovSelect, GovTextInput
 
 #: The most one session may cost (the same ceiling as one award).
 MAX_SESSION_COST = Decimal("10000.00")

@@ -4,7 +4,6 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
     GovTextArea,
-    GovTextInput,
 )
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -15,7 +14,7 @@ from funds.disbursements.forms import NoBareCarriageReturn, notes_filter
 from funds.models import Role
 from funds.organisation import Organisation
 from funds.validators import Email, GovDateField, PlainText, strip_text
-from funds.widgets import GovSelect
+from funds.widgets import GovSelect, GovTextInput
 
 #: The "who" choice for events with nobody signed in.
 SYSTEM = "system"

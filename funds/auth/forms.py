@@ -1,11 +1,14 @@
 """Forms for signing in, first-run set-up and password changes."""
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovTextInput
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovPasswordInput,
+)
 from wtforms import PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from funds.validators import Email, PlainText, strip_text
+from funds.widgets import GovTextInput
 
 
 class LoginForm(FlaskForm):

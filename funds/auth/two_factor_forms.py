@@ -1,11 +1,11 @@
 """Forms for the second sign-in step: a code from the app, or a recovery code."""
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovTextInput
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
 from funds.auth.forms import ConfirmPasswordForm
+from funds.widgets import GovTextInput
 
 
 def _code_field(label: str, hint: str, required: str) -> StringField:

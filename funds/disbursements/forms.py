@@ -10,7 +10,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovRadioInput,
     GovTextArea,
-    GovTextInput,
 )
 from wtforms import (
     BooleanField,
@@ -48,7 +47,7 @@ from funds.validators import (  # noqa: F401 - used by the views
     valid_token,
 )
 from funds.validators import Present as Required
-from funds.widgets import GovSelect
+from funds.widgets import GovSelect, GovTextInput
 
 #: The most any award field accepts; each grant sets its own largest single award.
 MAX_AWARD = Decimal("999999999.99")

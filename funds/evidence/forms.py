@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovTextArea, GovTextInput
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovFileInput,
+    GovTextArea,
+)
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
 
@@ -12,6 +15,7 @@ from funds.evidence.files import MAX_FILES
 from funds.evidence.services import MAX_REASON
 from funds.validators import PlainText, strip_text
 from funds.validators import Present as Required
+from funds.widgets import GovTextInput
 
 
 class UploadForm(FlaskForm):

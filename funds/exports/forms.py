@@ -10,7 +10,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovFileInput,
     GovRadioInput,
-    GovTextInput,
 )
 from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -19,7 +18,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from funds.exports.formats import FORMATS
 from funds.models import Grant
 from funds.validators import GovDateField, MoneyField, PlainText, Present, strip_text
-from funds.widgets import GovSelect
+from funds.widgets import GovSelect, GovTextInput
 
 #: Every download the export page offers: the accounting files, then the ledger.
 LEDGER_CHOICES = {

@@ -9,7 +9,6 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
     GovTextArea,
-    GovTextInput,
 )
 from sqlalchemy import func, select
 from wtforms import RadioField, SelectField, StringField, TextAreaField
@@ -34,7 +33,7 @@ from funds.validators import (
     WholeNumberField,
     strip_text,
 )
-from funds.widgets import GovSelect
+from funds.widgets import GovSelect, GovTextInput
 
 #: The years a grant's period may fall in (a typo such as 2204 is refused).
 FIRST_YEAR, LAST_YEAR = 2000, 2100

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from funds import clock
 from funds.auth.decorators import recent_login_required
-from funds.balances import available_to_award, voucher_stock
 from funds.disbursements.queries import Cursor, ledger_page
 from funds.downloads import Column, audited_download
 from funds.errors import FundsError, apply_to_form, status_for
@@ -157,17 +158,19 @@ def detail(grant_id: int):
             )
     else:
         status = 422
+    lines = budget_lines(grant.id)
     return render_template(
         "grants/detail.html",
         grant=grant,
         summary=summary,
         hold=active_hold(grant),
-        stock=voucher_stock(grant.id),
-        available=available_to_award(grant),
+        # The overview row's own figures: one read of the running totals.
+        stock=summary.held,
+        available=summary.available,
         today=clock.today(),
         changes=total_changes(grant.id),
-        lines=budget_lines(grant.id),
-        allocated=allocated_to_lines(grant.id),
+        lines=lines,
+        allocated=sum((row.line.amount for row in lines), Decimal("0.00")),
         categories=spend_by_category(grant.id),
         form=form,
         page=page,

@@ -8,7 +8,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovFileInput,
     GovRadioInput,
     GovTextArea,
-    GovTextInput,
 )
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -17,7 +16,7 @@ from wtforms.validators import InputRequired, Length
 from funds.imports.cells import shown
 from funds.imports.kinds import KINDS, Kind
 from funds.validators import PlainText, strip_text
-from funds.widgets import GovSelect
+from funds.widgets import GovSelect, GovTextInput
 
 #: The order kinds are offered in: people and grants before what refers to them.
 KIND_ORDER = ("households", "young_people", "grants", "awards", "sessions")

@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
     GovTextArea,
-    GovTextInput,
 )
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -14,7 +13,7 @@ from wtforms.validators import InputRequired, Length
 
 from funds.grants.forms import NOTES_MAX, optional_int
 from funds.validators import GovDateField, MoneyField, PlainText, Present, strip_text
-from funds.widgets import GovSelect
+from funds.widgets import GovSelect, GovTextInput
 
 
 def _reference(label: str, required: str, max_length: int, **kwargs):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovTextInput
 from wtforms import HiddenField, SelectMultipleField, StringField
 from wtforms.validators import Length
 
@@ -16,6 +15,7 @@ from funds.validators import (
     valid_token,
 )
 from funds.validators import Present as Required
+from funds.widgets import GovTextInput
 
 
 class PaymentRunForm(FlaskForm):

@@ -11,7 +11,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovRadioInput,
     GovTextArea,
-    GovTextInput,
 )
 from wtforms import (
     BooleanField,
@@ -38,7 +37,7 @@ from funds.people.services import (
     normalise_reference,
 )
 from funds.validators import PlainText, strip_text
-from funds.widgets import GovDateInput, GovSelect
+from funds.widgets import GovDateInput, GovSelect, GovTextInput
 
 #: The fields only roles that may see names get (finance works from references).
 PRIVATE_FIELDS = ("name", "contact", "notes")

@@ -12,7 +12,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovFileInput,
     GovRadioInput,
     GovTextArea,
-    GovTextInput,
 )
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -28,7 +27,7 @@ from funds.validators import (
     strip_text,
     text_problem,
 )
-from funds.widgets import GovSelect
+from funds.widgets import GovSelect, GovTextInput
 
 
 def _text(

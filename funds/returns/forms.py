@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
     GovTextArea,
-    GovTextInput,
 )
 from wtforms import (
     Form,
@@ -24,7 +23,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from funds.models import Grant
 from funds.returns.library import Available
 from funds.validators import Email, GovDateField, PlainText, Present, strip_text
-from funds.widgets import GovSelect
+from funds.widgets import GovSelect, GovTextInput
 
 
 class ReturnForm(FlaskForm):

@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovTextArea,
-    GovTextInput,
 )
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -24,7 +23,7 @@ from funds.validators import (
     strip_text,
     text_problem,
 )
-from funds.widgets import GovSelect
+from funds.widgets import GovSelect, GovTextInput
 
 #: Longest name of a funder's category (the column's size).
 CATEGORY_MAX = 120

@@ -12,7 +12,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovFileInput,
     GovRadioInput,
     GovTextArea,
-    GovTextInput,
 )
 from wtforms import (
     BooleanField,
@@ -49,7 +48,7 @@ from funds.vouchers.serials import (
     serials_from_text,
     without_header,
 )
-from funds.widgets import GovSelect
+from funds.widgets import GovSelect, GovTextInput
 
 #: The most one voucher may be worth.
 MAX_FACE_VALUE = Decimal("10000.00")
