@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,15 @@ def test_a_held_day_is_the_day_the_award_form_offers(client, login, create_user)
     page = client.get("/awards/new").get_data(as_text=True)
     inputs = re.findall(r'<input[^>]*name="awarded_on"[^>]*value="(\d+)"', page)
     assert [int(part) for part in inputs] == [14, 2, 2031]
+
+
+def test_every_page_job_and_command_asks_the_one_clock():
+    package = Path(__file__).resolve().parent.parent / "funds"
+    asking_the_machine = [
+        f"{path.relative_to(package)}:{number}"
+        for path in package.rglob("*.py")
+        if path.name != "clock.py"
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if re.search(r"\bdate\.today\b", line)
+    ]
+    assert asking_the_machine == []
