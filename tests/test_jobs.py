@@ -17,7 +17,9 @@ from tests.imports.conftest import post_file, xlsx
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-STALE = 3
+#: Long enough that a heartbeat delayed by a busy machine is not taken for a dead worker;
+#: short enough that the killed worker's job is shown as failed within the test.
+STALE = 10
 
 
 @pytest.fixture
