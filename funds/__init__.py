@@ -52,6 +52,12 @@ def create_app(
     os.makedirs(app.instance_path, exist_ok=True)
     app.url_map.converters["int"] = DatabaseIdConverter
     load_config(app, test_config)
+    if app.config.get("TODAY") is not None and not app.testing:
+        app.logger.warning(
+            "FUNDS_TODAY holds today at %s: every date funds checks against today"
+            " (periods, expiry, ages) uses it. For a training copy, never live records.",
+            app.config["TODAY"].isoformat(),
+        )
     if app.config["PROXY_COUNT"]:
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)

@@ -112,8 +112,9 @@ def _normalise(app: Flask) -> None:
     config["PREFERRED_URL_SCHEME"] = "https" if https else "http"
     config["WTF_CSRF_SSL_STRICT"] = True
     held = config.get("TODAY")
-    if isinstance(held, str):
-        config["TODAY"] = date.fromisoformat(held)
+    if held is not None and not isinstance(held, date):
+        # From the environment: "2026-03-31", or 20260331 (read as JSON, a number).
+        config["TODAY"] = date.fromisoformat(str(held))
 
 
 def check_production_safety(app: Flask) -> None:

@@ -181,6 +181,7 @@ def audited_download(
     title: str,
     columns: Sequence[Column],
     rows: Iterable[Sequence],
+    quote_all: bool = False,
 ) -> Response:
     """Record who downloaded which list with which filters (``list.download``), commit it,
     then send the file. ``rows`` must be lazy (a generator that runs its query when first
@@ -199,4 +200,4 @@ def audited_download(
     )
     # Committed before the file streams: the download is on record even if it fails.
     db.session.commit()
-    return download(fmt, stem, title, columns, rows)
+    return download(fmt, stem, title, columns, rows, quote_all=quote_all)

@@ -3,8 +3,8 @@
 The macros (govuk-frontend-jinja) are correct but slow: a date input costs about 1.5 ms
 (three nested input macros, the attributes macro, ``indent`` filters), and a page with
 four dates and a few selects spends half its time drawing them. These widgets write the
-markup the macros write, element for element, attribute for attribute (only the
-whitespace between tags differs), for the parameters funds passes. Anything else (an
+markup the macros write, element for element, attribute for attribute (only
+whitespace differs), for the parameters funds passes. Anything else (an
 ``html`` legend, a page heading, a prefix) goes to the macro as before, so the result is
 never a different component. ``tests/test_widgets.py`` renders both ways over generated
 fields and compares.
@@ -196,7 +196,10 @@ class GovSelect(MacroSelect):
             and (params.get("label") or {}).get("text")
             and _plain_attributes(params.get("attributes"))
             and params.get("id")
-            and all(_only(item, _OPTION_KEYS) for item in params.get("items") or [])
+            and all(
+                item and _only(item, _OPTION_KEYS) and "text" in item
+                for item in params.get("items") or []
+            )
         )
 
     @staticmethod
@@ -250,6 +253,10 @@ class GovTextInput(MacroTextInput):
             and _plain_attributes(params.get("attributes"))
             and params.get("id")
             and params.get("spellcheck") in (None, True, False)
+            and all(
+                isinstance(params.get(name), str | None)
+                for name in ("autocomplete", "inputmode", "type")
+            )
             and not isinstance(params.get("value"), bool)
         )
 

@@ -51,6 +51,17 @@ def test_the_environment_holds_the_day_as_an_iso_date(tmp_path, monkeypatch):
         assert clock.today() == HELD
 
 
+def test_the_environment_may_give_the_day_without_dashes(tmp_path, monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("FUNDS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("FUNDS_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("FUNDS_TODAY", "20310214")  # read as JSON: a number
+    app = create_app(instance_path=str(tmp_path))
+    with app.app_context():
+        assert clock.today() == HELD
+
+
 def test_a_held_day_is_the_day_the_award_form_offers(client, login, create_user):
     login(create_user(Role.STAFF))
     page = client.get("/awards/new").get_data(as_text=True)

@@ -15,7 +15,7 @@ from funds.models import Disbursement, ImportProblem, ImportRun, Job, JobStatus,
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, count, worker_process
 from tests.imports.conftest import post_file, xlsx
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.real_clock]
 ROOT = Path(__file__).resolve().parents[1]
 #: Long enough that a heartbeat delayed by a busy machine is not taken for a dead worker;
 #: short enough that the killed worker's job is shown as failed within the test.

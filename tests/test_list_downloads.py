@@ -406,7 +406,33 @@ def test_one_grants_sessions_download_from_its_programme(
         assert event.after["filters"] == {"grant": "ACT-1"}
     ws, _ = _sheet(client.get(f"/activities/download.xlsx?grant_id={ours}"))
     assert ws.max_row == 4
-    for query in ("?grant_id=999999", "?grant_id=abc", "?grant_id="):
+    period = "&date_from=2&date_from=6&date_from=2024&date_to=2&date_to=6&date_to=2024"
+    rows = _csv(client.get(f"/activities/download.csv?grant_id={ours}{period}"))
+    assert [row[0] for row in rows[1:]] == ["2024-06-02"]
+    with app.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
+        ).one()
+        assert event.after["filters"] == {
+            "grant": "ACT-1",
+            "from": "2024-06-02",
+            "to": "2024-06-02",
+        }
+    backwards = (
+        "&date_from=3&date_from=6&date_from=2024&date_to=1&date_to=6&date_to=2024"
+    )
+    response = client.get(f"/activities/download.csv?grant_id={ours}{backwards}")
+    assert response.status_code == 422
+    for query in (
+        "?grant_id=999999",
+        "?grant_id=abc",
+        "?grant_id=",
+        "?grant_id=0",
+        "?grant_id=99999999999999999999",
+        "?grant_id=%EF%BC%91",  # a full-width one
+        "?grant_id=%2B1",
+        f"?grant_id=%20{ours}",
+    ):
         response = client.get(f"/activities/download.csv{query}")
         assert response.status_code == 404, query
 
@@ -469,4 +495,4 @@ def test_the_issued_list_is_written_by_the_shared_writer(monkeypatch):
     from funds.vouchers import views
 
     assert not hasattr(views, "spreadsheet_safe")
-    assert views.download is downloads.download
+    assert views.audited_download is downloads.audited_download

@@ -32,7 +32,7 @@ from funds.models import AuditEvent, Disbursement, Household, Role
 from funds.money import from_pence, pence_sum
 from tests.conftest import ON_POSTGRES, PASSWORD, TEST_DATABASE_URL
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.real_clock]
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 

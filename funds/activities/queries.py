@@ -405,11 +405,18 @@ def _session_rows(*where, limit: int | None = None) -> list[SessionRow]:
     return [_session_row(row) for row in db.session.execute(query)]
 
 
-def session_download_rows(grant_id: int | None = None) -> Iterator[tuple]:
-    """Every session (of one grant, or of all), newest first (the list's order, all
-    pages), as download rows: date, activity, grant, places filled, capacity, duration
-    (minutes), cost, cost per place, cancelled. Read 1,000 rows at a time."""
+def session_download_rows(
+    grant_id: int | None = None, *, date_from=None, date_to=None
+) -> Iterator[tuple]:
+    """Every session (of all grants, or of one grant in a period), newest first (the
+    list's order, all pages), as download rows: date, activity, grant, places filled,
+    capacity, duration (minutes), cost, cost per place, cancelled. Read 1,000 rows at a
+    time."""
     where = [] if grant_id is None else [ActivitySession.grant_id == grant_id]
+    if date_from is not None:
+        where.append(ActivitySession.held_on >= date_from)
+    if date_to is not None:
+        where.append(ActivitySession.held_on <= date_to)
     query = _session_query(*where).execution_options(yield_per=1000)
     for row in db.session.execute(query):
         session = _session_row(row)
@@ -517,16 +524,16 @@ def attended(young_person_id: int) -> Attended:
 
 
 def programmes() -> list[tuple[Grant, int]]:
-    """Grants that have sessions, with how many (cancelled ones left out), by reference."""
-    return list(
-        db.session.execute(
-            select(Grant, func.count(ActivitySession.id))
-            .join(ActivitySession, ActivitySession.grant_id == Grant.id)
-            .where(_live_sessions())
-            .group_by(Grant.id)
-            .order_by(Grant.reference)
-        ).all()
+    """Grants that have sessions, with how many (cancelled ones left out), by reference.
+    Each grant's sessions are counted through its own index range, never the whole table."""
+    live = (
+        select(func.count(ActivitySession.id))
+        .where(ActivitySession.grant_id == Grant.id, _live_sessions())
+        .correlate(Grant)
+        .scalar_subquery()
     )
+    rows = db.session.execute(select(Grant, live).order_by(Grant.reference)).all()
+    return [(grant, sessions) for grant, sessions in rows if sessions]
 
 
 # --- one session ---------------------------------------------------------------------------

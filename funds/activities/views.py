@@ -94,22 +94,53 @@ DOWNLOAD_COLUMNS = (
 @bp.route("/download.xlsx", endpoint="download_xlsx", defaults={"fmt": "xlsx"})
 def download_list(fmt: str):
     """Every session the list pages through, newest first, as a file; with
-    ``?grant_id=``, every session of that grant (its programme page links here)."""
-    grant = None
-    if "grant_id" in request.args:
-        grant_id = request.args.get("grant_id", type=int)
-        grant = db.session.get(Grant, grant_id) if grant_id is not None else None
-        if grant is None:
-            abort(404)
+    ``?grant_id=`` (and the programme's period), every session of that grant in it: the
+    programme page links here."""
+    if "grant_id" not in request.args:
+        return _download(fmt, filters={}, stem="activity-sessions")
+    grant = _grant_from_query(request.args.get("grant_id"))
+    form = ProgrammeFilterForm(formdata=request.args)
+    if not form.validate():
+        abort(422)  # a period the programme page would not accept
+    date_from, date_to = form.date_from.data, form.date_to.data
+    filters = {"grant": grant.reference}
+    if date_from:
+        filters["from"] = date_from.isoformat()
+    if date_to:
+        filters["to"] = date_to.isoformat()
+    return _download(
+        fmt,
+        filters=filters,
+        stem=f"activity-sessions-{grant.reference}",
+        grant_id=grant.id,
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+def _grant_from_query(raw: str | None) -> Grant:
+    """The grant a query's id names, under the same rules as an id in a path (ASCII
+    digits, 1 to 2**63 - 1), or 404."""
+    try:
+        grant_id = optional_id(raw)
+    except ValueError:
+        abort(404)
+    grant = db.session.get(Grant, grant_id) if grant_id else None
+    if grant is None:
+        abort(404)
+    return grant
+
+
+def _download(fmt: str, *, filters: dict, stem: str, **scope):
     return audited_download(
         fmt,
         actor=_actor(),
         list_name="activity-sessions",
-        filters={"grant": grant.reference} if grant else {},
-        stem=f"activity-sessions-{grant.reference}" if grant else "activity-sessions",
+        filters=filters,
+        stem=stem,
         title="Activity sessions",
         columns=DOWNLOAD_COLUMNS,
-        rows=session_download_rows(grant.id if grant else None),
+        rows=session_download_rows(**scope),
     )
 
 

@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 
 from funds import clock
 from funds.disbursements.services import AlreadyRecorded
-from funds.downloads import Column, audited_download, download
+from funds.downloads import Column, audited_download
 from funds.errors import FundsError, NotAllowed, apply_to_form
 from funds.evidence.queries import panel as evidence_panel
 from funds.extensions import db
@@ -362,14 +362,17 @@ def issued_csv(grant_id: int):
             row.awarded_on.strftime("%d/%m/%Y"),
             row.face_value,
         )
-        for row in queries.issued_serials(grant_id=grant.id)
+        for row in queries.issued_serial_rows(grant.id)
     )
-    return download(
+    return audited_download(
         "csv",
-        f"vouchers-issued-{_slug(grant.reference)}",
-        "Vouchers issued",
-        ISSUED_COLUMNS,
-        rows,
+        actor=_actor(),
+        list_name="vouchers-issued",
+        filters={"grant": grant.reference},
+        stem=f"vouchers-issued-{_slug(grant.reference)}",
+        title="Vouchers issued",
+        columns=ISSUED_COLUMNS,
+        rows=rows,
         quote_all=True,
     )
 

@@ -20,6 +20,9 @@ from funds.people.services import HouseholdInput, create_household
 from funds.taxonomy.defaults import ensure_default_taxonomy
 from tests.conftest import PASSWORD, worker_process
 
+#: The job worker runs in its own process, on the machine's clock.
+pytestmark = pytest.mark.real_clock
+
 ROWS = 2_000
 WRONG = 1_500  # the row (after the headings) with a date that does not exist
 HEADER = [

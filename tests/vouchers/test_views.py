@@ -1058,6 +1058,13 @@ def test_the_issued_list_downloads_as_a_formula_safe_csv(
     assert all(line.startswith('"') for line in lines if line)  # every field quoted
     rows = list(csv.reader(io.StringIO(body)))
     assert len(rows) == 3
+    with app.app_context():  # the whole list of who had which voucher is on record
+        event = db.session.scalars(
+            select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
+        ).one()
+        assert event.action == "list.download"
+        assert event.after["list"] == "vouchers-issued"
+        assert event.after["filters"]["grant"]
     suppliers = {row[1] for row in rows[1:]}
     assert suppliers == {"'" + name for name in hostile}
     for row in rows[1:]:
