@@ -129,13 +129,30 @@ def _hint_and_error(field_id: str, params: Mapping) -> tuple[str, str]:
     return _optional("aria-describedby", " ".join(described) or None), "".join(parts)
 
 
-class GovDateInput(MacroDateInput):
-    """Day, month and year boxes in a fieldset, as ``govukDateInput`` draws them."""
+class _DrawnInPython:
+    """Draws the markup in Python when ``_drawable(params)``, else the macro does."""
 
     def render(self, params):
         if not self._drawable(params):
             return super().render(params)
         return self._draw(params)
+
+
+def _labelled(params: Mapping, keys: set[str]) -> bool:
+    """A labelled field funds draws: known keys, plain-text label, hint and error."""
+    return bool(
+        set(params) <= keys
+        and _only(params.get("hint"), {"text"})
+        and _only(params.get("errorMessage"), {"text"})
+        and _only(params.get("label"), {"text", "classes"})
+        and (params.get("label") or {}).get("text")
+        and _plain_attributes(params.get("attributes"))
+        and params.get("id")
+    )
+
+
+class GovDateInput(_DrawnInPython, MacroDateInput):
+    """Day, month and year boxes in a fieldset, as ``govukDateInput`` draws them."""
 
     @staticmethod
     def _drawable(params: Mapping) -> bool:
@@ -178,28 +195,14 @@ class GovDateInput(MacroDateInput):
         )
 
 
-class GovSelect(MacroSelect):
+class GovSelect(_DrawnInPython, MacroSelect):
     """A labelled select, as ``govukSelect`` draws it."""
-
-    def render(self, params):
-        if not self._drawable(params):
-            return super().render(params)
-        return self._draw(params)
 
     @staticmethod
     def _drawable(params: Mapping) -> bool:
-        return bool(
-            set(params) <= _SELECT_KEYS
-            and _only(params.get("hint"), {"text"})
-            and _only(params.get("errorMessage"), {"text"})
-            and _only(params.get("label"), {"text", "classes"})
-            and (params.get("label") or {}).get("text")
-            and _plain_attributes(params.get("attributes"))
-            and params.get("id")
-            and all(
-                item and _only(item, _OPTION_KEYS) and "text" in item
-                for item in params.get("items") or []
-            )
+        return _labelled(params, _SELECT_KEYS) and all(
+            item and _only(item, _OPTION_KEYS) and "text" in item
+            for item in params.get("items") or []
         )
 
     @staticmethod
@@ -232,26 +235,14 @@ def _option_value(item: Mapping):
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-class GovTextInput(MacroTextInput):
+class GovTextInput(_DrawnInPython, MacroTextInput):
     """A labelled text input, with a prefix or suffix, as ``govukInput`` draws it."""
-
-    def render(self, params):
-        if not self._drawable(params):
-            return super().render(params)
-        return self._draw(params)
 
     @staticmethod
     def _drawable(params: Mapping) -> bool:
-        return bool(
-            set(params) <= _INPUT_KEYS
-            and _only(params.get("hint"), {"text"})
-            and _only(params.get("errorMessage"), {"text"})
-            and _only(params.get("label"), {"text", "classes"})
-            and (params.get("label") or {}).get("text")
-            and _only(params.get("prefix"), {"text"})
+        return _labelled(params, _INPUT_KEYS) and bool(
+            _only(params.get("prefix"), {"text"})
             and _only(params.get("suffix"), {"text"})
-            and _plain_attributes(params.get("attributes"))
-            and params.get("id")
             and params.get("spellcheck") in (None, True, False)
             and all(
                 isinstance(params.get(name), str | None)

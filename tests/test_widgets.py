@@ -36,6 +36,15 @@ WORDS = HOSTILE.filter(lambda text: text.strip())
 CLASSES = st.sampled_from(["", "govuk-fieldset__legend--s", "a<b"])
 
 
+def _examples(count: int):
+    """Hypothesis settings for these tests: ``count`` fields, the app's request context."""
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+
+
 def _same_markup(html: str) -> str:
     """The markup with the whitespace between and around tags set aside."""
     html = re.sub(r"\s+", " ", str(html))
@@ -65,11 +74,7 @@ def _date_form(label: str, hint: str, required: bool):
     return DateForm(formdata=None, meta={"csrf": False})
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@_examples(150)
 @given(
     label=WORDS,
     hint=st.one_of(st.just(""), HOSTILE),
@@ -146,11 +151,7 @@ def _select_form(label: str, hint: str, choices, required: bool):
     return SelectForm(formdata=None, meta={"csrf": False})
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@_examples(150)
 @given(
     label=WORDS,
     hint=st.one_of(st.just(""), HOSTILE),
@@ -202,11 +203,7 @@ def _text_form(label: str, hint: str, required: bool):
 OPTIONAL_WORD = st.one_of(st.none(), st.sampled_from(["off", "name", 'a"b']))
 
 
-@settings(
-    max_examples=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@_examples(200)
 @given(
     label=WORDS,
     hint=st.one_of(st.just(""), HOSTILE),
