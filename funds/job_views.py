@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import mimetypes
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, send_file
 from flask_login import current_user
 
+from funds import job_files
 from funds.extensions import db
 from funds.jobs import job_view
 from funds.models import Job, JobStatus, Role
@@ -43,7 +45,19 @@ def detail(job_id: int):
     view = job_view(job)
     if view.state == "done" and job.result_url:
         return redirect(job.result_url)
-    return render_template("jobs/detail.html", view=view, job=job)
+    return render_template(
+        "jobs/detail.html",
+        view=view,
+        job=job,
+        result_kept=_result_kept(job),
+        keep_days=job_files.KEEP_DAYS,
+    )
+
+
+def _result_kept(job: Job) -> bool:
+    if not job.result_name:
+        return False
+    return job_files.result_path(job).exists() or job.result_data is not None
 
 
 @bp.route("/<int:job_id>/progress")
@@ -54,12 +68,25 @@ def progress(job_id: int):
 
 @bp.route("/<int:job_id>/result")
 def result(job_id: int):
+    """The file the job left (kept for ``job_files.KEEP_DAYS`` days)."""
     job = _job_or_404(job_id)
-    if job.status != JobStatus.DONE or job.result_data is None:
+    if job.status != JobStatus.DONE or not _result_kept(job):
         abort(404)
-    return send_file(
-        io.BytesIO(job.result_data),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        as_attachment=True,
-        download_name=job.result_name or f"job-{job.id}.xlsx",
-    )
+    name = job.result_name
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    path = job_files.result_path(job)
+    if path.exists():
+        response = send_file(
+            path, mimetype=kind, as_attachment=True, download_name=name, max_age=0
+        )
+    elif job.result_data is not None:  # finished before results were kept as files
+        response = send_file(
+            io.BytesIO(job.result_data),
+            mimetype=kind,
+            as_attachment=True,
+            download_name=name,
+        )
+    else:
+        abort(404)
+    response.headers["Cache-Control"] = "no-store"
+    return response

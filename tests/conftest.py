@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from funds import create_app
@@ -105,8 +106,17 @@ def app(tmp_path, app_config):
     assert not differences, [str(d) for d in differences[:10]]
 
 
+class ReadToTheEnd(FlaskClient):
+    """Reads each response to its end and closes it, as a browser and a WSGI server do:
+    a download sent from a temporary file (a return, an evidence pack) is closed then."""
+
+    def open(self, *args, buffered=True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = ReadToTheEnd
     return app.test_client()
 
 

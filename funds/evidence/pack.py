@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import secrets
 import shutil
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass, replace
 from datetime import date
@@ -25,6 +22,7 @@ from pathlib import Path
 
 from flask import current_app, url_for
 
+from funds import job_files
 from funds.audit import record_event
 from funds.database import begin_writing
 from funds.errors import FundsError, ValidationError
@@ -52,7 +50,7 @@ from funds.models import EvidenceKind, Grant, Job, User
 from funds.models.base import utcnow
 from funds.returns.definition import Definition
 from funds.returns.library import get_definition
-from funds.returns.services import build_return, submitted_definition
+from funds.returns.services import submitted_definition, write_return
 
 #: A pack over more ledger lines or more bytes of files than this is built by the job
 #: worker (``EVIDENCE_PACK_MAX_LINES`` / ``EVIDENCE_PACK_MAX_BYTES`` override them).
@@ -60,8 +58,6 @@ MAX_LINES_AT_ONCE = 2_000
 MAX_BYTES_AT_ONCE = 50 * 1024 * 1024
 #: The years a pack's period may fall in (anything else is a typing slip).
 YEARS = (1900, 2100)
-#: Packs built by the worker are kept this long for their owner to download.
-KEEP_SECONDS = 7 * 24 * 3600
 #: Already compressed: stored in the zip as they are.
 _STORED_TYPES = {
     "application/pdf": "pdf",
@@ -143,23 +139,28 @@ def pack_definition(grant: Grant, key: str | None) -> tuple[Definition | None, s
 
 
 def _funder_return(
-    grant: Grant, definition: Definition | None, reason: str, facts: ManifestFacts
-) -> tuple[str | None, bytes | None, str]:
-    """(file name, workbook, why not) for the pack's funder return."""
+    grant: Grant,
+    definition: Definition | None,
+    reason: str,
+    facts: ManifestFacts,
+    target,
+) -> tuple[str | None, str]:
+    """(file name, why not) for the pack's funder return, written to ``target``."""
     if definition is None:
-        return None, None, reason
+        return None, reason
     try:
-        built = build_return(
+        written = write_return(
             grant,
             definition=definition,
             date_from=facts.date_from,
             date_to=facts.date_to,
             prepared_by=facts.prepared_by,
             prepared_on=facts.built_at.date(),
+            target=target,
         )
     except FundsError as error:
-        return None, None, f"the {definition.title} return was refused: {error.message}"
-    return built.filename, built.workbook, ""
+        return None, f"the {definition.title} return was refused: {error.message}"
+    return written.filename, ""
 
 
 # --- the evidence files ------------------------------------------------------------------
@@ -305,28 +306,26 @@ def build_pack(
         built_at=utcnow(),
         funder_return="",
     )
-    return_name, workbook, reason = _funder_return(grant, definition, reason, facts)
-    facts = replace(facts, funder_return=return_name or f"Not included: {reason}")
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as out:
-        files = add_evidence(out, grant, date_from, date_to)
-        with tempfile.TemporaryFile() as spool:
-            counts = write_manifest(spool, facts, files)
-            spool.seek(0)
-            with out.open("manifest.xlsx", "w", force_zip64=True) as member:
-                shutil.copyfileobj(spool, member, _CHUNK)
-        if workbook is not None:
-            out.writestr(return_name, workbook)
-        else:
-            out.writestr(
-                "return-not-included.txt",
-                text_file(f"The funder return is not in this pack: {reason}\n"),
-            )
-        with out.open("audit-summary.csv", "w", force_zip64=True) as member:
-            text = io.TextIOWrapper(member, encoding="utf-8", newline="")
-            write_audit_summary(text, grant, date_from, date_to)
-            text.flush()
-            text.detach()
-        out.writestr("README.txt", text_file(readme_text(facts, return_name, reason)))
+    with tempfile.TemporaryFile() as workbook:
+        return_name, reason = _funder_return(grant, definition, reason, facts, workbook)
+        facts = replace(facts, funder_return=return_name or f"Not included: {reason}")
+        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as out:
+            files = add_evidence(out, grant, date_from, date_to)
+            with tempfile.TemporaryFile() as spool:
+                counts = write_manifest(spool, facts, files)
+                spool.seek(0)
+                with out.open("manifest.xlsx", "w", force_zip64=True) as member:
+                    shutil.copyfileobj(spool, member, _CHUNK)
+            if return_name is not None:
+                workbook.seek(0)
+                with out.open(return_name, "w", force_zip64=True) as member:
+                    shutil.copyfileobj(workbook, member, _CHUNK)
+            else:
+                out.writestr(
+                    "return-not-included.txt",
+                    text_file(f"The funder return is not in this pack: {reason}\n"),
+                )
+            _finish_pack(out, grant, date_from, date_to, facts, return_name, reason)
     return BuiltPack(
         pack_filename(grant, date_from, date_to),
         counts.lines,
@@ -335,6 +334,24 @@ def build_pack(
         facts.total,
         return_name,
     )
+
+
+def _finish_pack(
+    out: zipfile.ZipFile,
+    grant: Grant,
+    date_from: date,
+    date_to: date,
+    facts: ManifestFacts,
+    return_name: str | None,
+    reason: str,
+) -> None:
+    """The audit summary and the README, last in the pack."""
+    with out.open("audit-summary.csv", "w", force_zip64=True) as member:
+        text = io.TextIOWrapper(member, encoding="utf-8", newline="")
+        write_audit_summary(text, grant, date_from, date_to)
+        text.flush()
+        text.detach()
+    out.writestr("README.txt", text_file(readme_text(facts, return_name, reason)))
 
 
 def record_pack(
@@ -368,9 +385,7 @@ def record_pack(
 
 def pack_folder() -> Path:
     """Where the worker leaves packs for their owners (outside static/)."""
-    folder = Path(current_app.instance_path) / "evidence-packs"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return job_files.folder("evidence-packs")
 
 
 def job_pack_path(job: Job) -> Path:
@@ -395,14 +410,6 @@ def build_in_background(
     )
 
 
-def _sweep(folder: Path) -> None:
-    """Delete packs older than KEEP_SECONDS (they hold references and receipts)."""
-    cutoff = time.time() - KEEP_SECONDS
-    for path in folder.glob("job-*.zip"):
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-
-
 def _result_url(grant_id: int, job_id: int) -> str:
     """The finished pack's download page, as a path (with APPLICATION_ROOT). The worker
     runs outside any request and SERVER_NAME is unset, so url_for is given one."""
@@ -419,23 +426,17 @@ def _build(job: Job, progress) -> None:
     date_from = date.fromisoformat(params["date_from"])
     date_to = date.fromisoformat(params["date_to"])
     progress.update(0, 1, stage="Collecting the evidence files and writing the pack")
-    folder = pack_folder()
-    _sweep(folder)
-    final = job_pack_path(job)
-    partial = folder / f".{final.name}.{secrets.token_hex(4)}.partial"
-    try:
-        with partial.open("wb") as target:
-            built = build_pack(
-                grant,
-                date_from,
-                date_to,
-                target,
-                prepared_by=job.created_by.name,
-                template=params.get("template") or None,
-            )
-        os.replace(partial, final)
-    finally:
-        partial.unlink(missing_ok=True)
+    built = job_files.write_whole(
+        job_pack_path(job),
+        lambda target: build_pack(
+            grant,
+            date_from,
+            date_to,
+            target,
+            prepared_by=job.created_by.name,
+            template=params.get("template") or None,
+        ),
+    )
     progress.update(1, 1)
     job_id, actor_id, grant_id = job.id, job.created_by_id, grant.id
     # The build only read: end that transaction, then write with the write lock.

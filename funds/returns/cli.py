@@ -16,7 +16,7 @@ from funds.extensions import db
 from funds.models import Grant
 from funds.returns.definition import DefinitionError
 from funds.returns.library import available, get_definition, read_file
-from funds.returns.services import build_return
+from funds.returns.services import write_return
 
 return_group = AppGroup("return", help="Funder returns: definitions and workbooks.")
 
@@ -85,21 +85,24 @@ def build_command(
     grant = db.session.scalar(select(Grant).where(Grant.reference == reference))
     if grant is None:
         raise click.ClickException(f"No grant with the reference {reference!r}")
+    temporary = f"{out}.partial"
     try:
-        built = build_return(
-            grant,
-            definition=definition,
-            date_from=date_from.date(),
-            date_to=date_to.date(),
-            prepared_by=prepared_by,
-            prepared_on=clock.today(),
-        )
+        with open(temporary, "wb") as handle:
+            written = write_return(
+                grant,
+                definition=definition,
+                date_from=date_from.date(),
+                date_to=date_to.date(),
+                prepared_by=prepared_by,
+                prepared_on=clock.today(),
+                target=handle,
+            )
+        os.replace(temporary, out)
     except FundsError as error:
         raise click.ClickException(error.message) from error
-    temporary = f"{out}.partial"
-    with open(temporary, "wb") as handle:
-        handle.write(built.workbook)
-    os.replace(temporary, out)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
     click.echo(
-        f"Wrote {out} ({len(built.workbook):,} bytes); figures checksum {built.checksum}"
+        f"Wrote {out} ({os.path.getsize(out):,} bytes); figures checksum {written.checksum}"
     )

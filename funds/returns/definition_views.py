@@ -19,7 +19,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from funds import clock
 from funds.errors import FundsError, apply_to_form
 from funds.extensions import db
 from funds.models import DefinitionDraft, Grant
@@ -63,8 +62,8 @@ from funds.returns.library import (
     versions,
 )
 from funds.returns.measures import MEASURES
-from funds.returns.services import build_return, compute_figures
-from funds.returns.views import XLSX, _grants
+from funds.returns.services import compute_figures
+from funds.returns.views import _grants, send_return
 
 bp = Blueprint("definitions", __name__)
 TOML = "application/toml"
@@ -523,22 +522,12 @@ def preview_workbook(draft_id: int):
     if not form.validate():
         abort(400)
     grant = db.session.get(Grant, int(form.grant.data))
-    try:
-        built = build_return(
-            grant,
-            definition=draft_definition(draft),
-            date_from=form.date_from.data,
-            date_to=form.date_to.data,
-            prepared_by=current_user.name,
-            prepared_on=clock.today(),
-        )
-    except FundsError:
-        abort(400)
-    return send_file(
-        io.BytesIO(built.workbook),
-        mimetype=XLSX,
-        as_attachment=True,
-        download_name=f"preview-{built.filename}",
+    return send_return(
+        grant,
+        draft_definition(draft),
+        form.date_from.data,
+        form.date_to.data,
+        prefix="preview-",
     )
 
 

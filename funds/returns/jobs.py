@@ -1,5 +1,6 @@
 """A return over a large scheme is built by the job worker: the page asks, the worker
-builds, and the workbook waits on the job's page to be downloaded."""
+builds the workbook into a file (``funds.job_files``), and it waits there for a week to
+be downloaded from the job's page."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from funds import clock
+from funds import clock, job_files
 from funds.database import begin_writing
 from funds.extensions import db
 from funds.jobs import handler, new_job
 from funds.models import Disbursement, Grant, Job, User
 from funds.returns.definition import Definition
 from funds.returns.library import get_definition
-from funds.returns.services import build_return
+from funds.returns.services import write_return
 
 #: A return over more ledger lines than this is built in the background.
 BACKGROUND_LINES = 20_000
@@ -58,13 +59,17 @@ def _build(job: Job, progress) -> None:
     params = job.params
     grant = db.session.get(Grant, params["grant_id"])
     progress.update(0, 1, stage="Adding up the figures and writing the workbook")
-    built = build_return(
-        grant,
-        definition=get_definition(params["definition"], params["version"]),
-        date_from=date.fromisoformat(params["date_from"]),
-        date_to=date.fromisoformat(params["date_to"]),
-        prepared_by=job.created_by.name,
-        prepared_on=clock.today(),
+    written = job_files.write_whole(
+        job_files.result_path(job),
+        lambda target: write_return(
+            grant,
+            definition=get_definition(params["definition"], params["version"]),
+            date_from=date.fromisoformat(params["date_from"]),
+            date_to=date.fromisoformat(params["date_to"]),
+            prepared_by=job.created_by.name,
+            prepared_on=clock.today(),
+            target=target,
+        ),
     )
     progress.update(1, 1)
     # The build only read: end that transaction, then write the result with the write
@@ -73,6 +78,5 @@ def _build(job: Job, progress) -> None:
     db.session.rollback()
     begin_writing()
     job = db.session.get(Job, job_id)
-    job.result_name = built.filename
-    job.result_data = built.workbook
+    job.result_name = written.filename
     db.session.commit()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import BinaryIO
 
 from sqlalchemy import func, select
 
@@ -29,7 +31,6 @@ from funds.returns.context import Context, Scope
 from funds.returns.definition import Definition, definition_dict, parse_definition
 from funds.returns.engine import Engine, TableFigures
 from funds.returns.workbook import CoverFacts, build_workbook
-from funds.returns.xlsx import workbook_bytes
 
 MANAGER_ROLES = (Role.MANAGER, Role.ADMIN)
 #: Finance locks periods by submitting returns; only a manager unlocks one.
@@ -106,16 +107,23 @@ def compute_figures(
 
 
 @dataclass(frozen=True)
-class BuiltReturn:
-    """A return built from the ledger: figures, their checksum, the workbook file."""
+class WrittenReturn:
+    """A return written to a file: its figures, their checksum, the file's name."""
 
     figures: Figures
-    workbook: bytes
     filename: str
 
     @property
     def checksum(self) -> str:
         return self.figures.checksum
+
+
+@dataclass(frozen=True)
+class BuiltReturn(WrittenReturn):
+    """A return built in memory: also the workbook's bytes (for storing a submitted
+    return; a download or the job worker writes to a file instead)."""
+
+    workbook: bytes
 
 
 def slug(text: str) -> str:
@@ -131,7 +139,7 @@ def return_filename(grant: Grant, key: str, date_from: date, date_to: date) -> s
     )
 
 
-def build_return(
+def write_return(
     grant: Grant,
     *,
     definition: Definition,
@@ -139,11 +147,14 @@ def build_return(
     date_to: date,
     prepared_by: str,
     prepared_on: date,
+    target: BinaryIO,
     organisation: Organisation | None = None,
     signoff: dict | None = None,
-) -> BuiltReturn:
-    """Build a return's figures and workbook from the ledger (nothing is written). The
-    cover names the organisation from its details page unless another is given."""
+) -> WrittenReturn:
+    """Build a return's figures from the ledger and write its workbook to ``target`` (a
+    seekable binary file); nothing is written to the database. The workbook streams to
+    the file: at 1,000,000 lines it is never held whole in memory. The cover names the
+    organisation from its details page unless another is given."""
     figures = compute_figures(
         grant, definition=definition, date_from=date_from, date_to=date_to
     )
@@ -167,12 +178,18 @@ def build_return(
         checksum=figures.checksum,
         signoff=signoff or {},
     )
-    workbook = build_workbook(figures.engine, figures.tables, facts)
-    return BuiltReturn(
-        figures,
-        workbook_bytes(workbook),
-        return_filename(grant, definition.key, date_from, date_to),
+    build_workbook(figures.engine, figures.tables, facts).save(target)
+    return WrittenReturn(
+        figures, return_filename(grant, definition.key, date_from, date_to)
     )
+
+
+def build_return(grant: Grant, **choices) -> BuiltReturn:
+    """``write_return`` (the same keywords, no target), with the workbook's bytes."""
+    with tempfile.TemporaryFile() as file:
+        written = write_return(grant, target=file, **choices)
+        file.seek(0)
+        return BuiltReturn(written.figures, written.filename, file.read())
 
 
 def submit_return(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from datetime import date
 
 from flask import (
@@ -29,7 +30,6 @@ from funds.returns.forms import BuildForm, ReturnForm, UnlockForm, submit_form
 from funds.returns.jobs import BACKGROUND_LINES, build_in_background, lines_in_period
 from funds.returns.library import available, get_definition
 from funds.returns.services import (
-    build_return,
     compare_with_ledger,
     compute_figures,
     locks_for_grant,
@@ -37,6 +37,7 @@ from funds.returns.services import (
     submit_return,
     submitted_definition,
     unlock_period,
+    write_return,
 )
 
 bp = Blueprint("returns", __name__)
@@ -166,22 +167,37 @@ def download():
             + "?"
             + request.query_string.decode("ascii", "replace")
         )
+    return send_return(grant, definition, date_from, date_to)
+
+
+def send_return(
+    grant: Grant, definition, date_from: date, date_to: date, *, prefix: str = ""
+):
+    """Write the return to a temporary file and send it from there (the file closes
+    with the response); a build the rules refuse is a 400."""
+    spool = tempfile.TemporaryFile()
     try:
-        built = build_return(
+        written = write_return(
             grant,
             definition=definition,
             date_from=date_from,
             date_to=date_to,
             prepared_by=current_user.name,
             prepared_on=clock.today(),
+            target=spool,
         )
     except FundsError:
+        spool.close()
         abort(400)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
     return send_file(
-        io.BytesIO(built.workbook),
+        spool,
         mimetype=XLSX,
         as_attachment=True,
-        download_name=built.filename,
+        download_name=prefix + written.filename,
     )
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
 from datetime import date
 
 import openpyxl
 import pytest
 from sqlalchemy import select
 
+from funds import job_files
 from funds.extensions import db
-from funds.models import AuditEvent, FunderReturn, PeriodLock, Role
+from funds.models import AuditEvent, FunderReturn, Job, PeriodLock, Role
 from tests.conftest import audit_actions, count
 
 QUERY = "grant={grant}&template={template}&date_from=1&date_from=4&date_from=2023&date_to=31&date_to=3&date_to=2024"
@@ -355,7 +358,7 @@ def test_returns_carry_the_details_and_offer_the_contact(client, manager, hsf_ye
 def test_a_large_return_is_built_in_the_background_and_downloaded_from_its_job(
     app, client, hsf_year, manager, build, monkeypatch
 ):
-    from funds.models import Job, JobStatus
+    from funds.models import JobStatus
     from funds.returns import views
 
     monkeypatch.setattr(views, "BACKGROUND_LINES", 3)
@@ -381,9 +384,57 @@ def test_a_large_return_is_built_in_the_background_and_downloaded_from_its_job(
         if r[0].value and "Checksum" in r[0].value
     )
     assert checksum == build(hsf_year["grant"], "hsf").checksum
+    assert workbook.headers["Cache-Control"] == "no-store"
     with app.app_context():
         job = db.session.get(Job, job_id)
         assert job.status == JobStatus.DONE and job.kind == "return.build"
+        # The workbook waits on disk, not in the database.
+        assert job_files.result_path(job).read_bytes() == workbook.data
+        assert job.result_data is None
+
+
+def test_a_built_return_is_deleted_after_a_week_and_the_job_page_says_so(
+    app, client, hsf_year, manager, monkeypatch
+):
+    from funds.returns import views
+
+    monkeypatch.setattr(views, "BACKGROUND_LINES", 3)
+    query = QUERY.format(grant=hsf_year["grant"], template="hsf")
+    first = client.post("/returns/build?" + query).location
+    with app.app_context():
+        path = job_files.result_path(db.session.get(Job, _job_id(first)))
+    eight_days_ago = time.time() - 8 * 24 * 3600
+    os.utime(path, (eight_days_ago, eight_days_ago))
+    second = client.post("/returns/build?" + query).location  # the next build sweeps
+    assert not path.exists()
+    page = client.get(first).get_data(as_text=True)
+    assert "was kept for 7 days and has been deleted" in page
+    assert "Download funder-return" not in page
+    assert client.get(first + "/result").status_code == 404
+    assert client.get(second + "/result").status_code == 200
+
+
+def test_a_return_built_before_results_were_files_still_downloads(
+    app, client, hsf_year, manager, monkeypatch
+):
+    from funds.returns import views
+
+    monkeypatch.setattr(views, "BACKGROUND_LINES", 3)
+    query = QUERY.format(grant=hsf_year["grant"], template="hsf")
+    job_url = client.post("/returns/build?" + query).location
+    with app.app_context():
+        job = db.session.get(Job, _job_id(job_url))
+        path = job_files.result_path(job)
+        job.result_data = path.read_bytes()
+        db.session.commit()
+    kept = path.read_bytes()
+    path.unlink()
+    assert "Download funder-return" in client.get(job_url).get_data(as_text=True)
+    assert client.get(job_url + "/result").data == kept
+
+
+def _job_id(location: str) -> int:
+    return int(location.rsplit("/", 1)[1])
 
 
 def test_someone_elses_job_is_not_found(
