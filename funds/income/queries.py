@@ -90,43 +90,46 @@ class Movement:
         return self.brought_forward + self.income - self.expenditure + self.transfers
 
 
-def _sums(grant_column, day_column, amount_column, year: FinancialYear, *where):
-    """Per grant: (pence before the year, pence during it) of one kind of flow, in one
-    GROUP BY (each source summed on its own: no union of every line to materialise)."""
+def _sums(grant_column, day_column, amount_column, years: list[FinancialYear], *where):
+    """Per grant, for each year: (pence before the year, pence during it) of one kind of
+    flow, in one GROUP BY (each source summed on its own: no union of every line to
+    materialise; the years are columns, so a grant's page of several years is one read)."""
     pence = pence_of(amount_column)
-    rows = db.session.execute(
-        select(
-            grant_column,
+    columns = []
+    for year in years:
+        during = and_(day_column >= year.starts_on, day_column <= year.ends_on)
+        columns += [
             func.coalesce(func.sum(case((day_column < year.starts_on, pence))), 0),
-            func.coalesce(
-                func.sum(
-                    case(
-                        (
-                            and_(
-                                day_column >= year.starts_on,
-                                day_column <= year.ends_on,
-                            ),
-                            pence,
-                        )
-                    )
-                ),
-                0,
-            ),
-        )
+            func.coalesce(func.sum(case((during, pence))), 0),
+        ]
+    rows = db.session.execute(
+        select(grant_column, *columns)
         .where(grant_column.is_not(None), *where)
         .group_by(grant_column)
     )
-    return {grant_id: (int(before), int(during)) for grant_id, before, during in rows}
+    return {
+        grant_id: [(int(sums[n]), int(sums[n + 1])) for n in range(0, len(sums), 2)]
+        for grant_id, *sums in rows
+    }
 
 
 def fund_movements(
     year: FinancialYear, *, grant_id: int | None = None
 ) -> list[Movement]:
     """The fund note for ``year``: one row per grant (every grant that started by the
-    year's end, or just ``grant_id``). Each kind of flow is one SQL aggregate per grant;
-    the rows add up those few sums."""
-    grants = select(Grant.id, Grant.reference, Grant.title).where(
-        Grant.starts_on <= year.ends_on
+    year's end, or just ``grant_id``)."""
+    return fund_movements_by_year([year], grant_id=grant_id)[year]
+
+
+def fund_movements_by_year(
+    years: list[FinancialYear], *, grant_id: int | None = None
+) -> dict[FinancialYear, list[Movement]]:
+    """The fund note for each of ``years``. Each kind of flow is one SQL aggregate per
+    grant, with a pair of columns per year; the rows add up those few sums."""
+    if not years:
+        return {}
+    grants = select(Grant.id, Grant.reference, Grant.title, Grant.starts_on).where(
+        Grant.starts_on <= max(year.ends_on for year in years)
     )
     narrow: list = []
     if grant_id is not None:
@@ -135,7 +138,7 @@ def fund_movements(
         GrantReceipt.grant_id,
         GrantReceipt.received_on,
         GrantReceipt.amount,
-        year,
+        years,
         *([GrantReceipt.grant_id == grant_id] if grant_id is not None else narrow),
     )
     # Spend from each grant's day totals (funds.models.rollups), not its every line.
@@ -143,44 +146,54 @@ def fund_movements(
         LedgerDay.grant_id,
         LedgerDay.awarded_on,
         LedgerDay.spent_pence,
-        year,
+        years,
         *([LedgerDay.grant_id == grant_id] if grant_id is not None else narrow),
     )
     into = _sums(
         FundTransfer.to_grant_id,
         FundTransfer.transferred_on,
         FundTransfer.amount,
-        year,
+        years,
         *([FundTransfer.to_grant_id == grant_id] if grant_id is not None else narrow),
     )
     out = _sums(
         FundTransfer.from_grant_id,
         FundTransfer.transferred_on,
         FundTransfer.amount,
-        year,
+        years,
         *([FundTransfer.from_grant_id == grant_id] if grant_id is not None else narrow),
     )
-    rows = []
-    for gid, reference, title in db.session.execute(grants.order_by(Grant.reference)):
-        i_before, i_during = income.get(gid, (0, 0))
-        s_before, s_during = spend.get(gid, (0, 0))
-        t_in_before, t_in = into.get(gid, (0, 0))
-        t_out_before, t_out = out.get(gid, (0, 0))
-        rows.append(
-            Movement(
-                grant_id=gid,
-                reference=reference,
-                title=title,
-                brought_forward=from_pence(
-                    i_before - s_before + t_in_before - t_out_before
-                ),
-                income=from_pence(i_during),
-                expenditure=from_pence(s_during),
-                transfers_in=from_pence(t_in),
-                transfers_out=from_pence(t_out),
-            )
+    nothing = [(0, 0)] * len(years)
+    found: dict[FinancialYear, list[Movement]] = {year: [] for year in years}
+    listed = db.session.execute(grants.order_by(Grant.reference))
+    for gid, reference, title, starts_on in listed:
+        flows = zip(
+            years,
+            income.get(gid, nothing),
+            spend.get(gid, nothing),
+            into.get(gid, nothing),
+            out.get(gid, nothing),
+            strict=True,
         )
-    return rows
+        for year, (i_before, i_during), (s_before, s_during), t_in, t_out in flows:
+            if starts_on > year.ends_on:
+                continue
+            (t_in_before, t_in_during), (t_out_before, t_out_during) = t_in, t_out
+            found[year].append(
+                Movement(
+                    grant_id=gid,
+                    reference=reference,
+                    title=title,
+                    brought_forward=from_pence(
+                        i_before - s_before + t_in_before - t_out_before
+                    ),
+                    income=from_pence(i_during),
+                    expenditure=from_pence(s_during),
+                    transfers_in=from_pence(t_in_during),
+                    transfers_out=from_pence(t_out_during),
+                )
+            )
+    return found
 
 
 def movement_totals(rows: list[Movement]) -> Movement:

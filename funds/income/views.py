@@ -36,11 +36,14 @@ def _year_from(value: str | None) -> queries.FinancialYear:
 def grant(grant_id: int):
     grant = db.get_or_404(Grant, grant_id)
     today = clock.today()
-    years = [
-        (year, queries.fund_movements(year, grant_id=grant.id))
-        for year in queries.years_with_activity()
-        if year.starts_on <= grant.ends_on and year.ends_on >= grant.starts_on
-    ]
+    years = queries.fund_movements_by_year(
+        [
+            year
+            for year in queries.years_with_activity()
+            if year.starts_on <= grant.ends_on and year.ends_on >= grant.starts_on
+        ],
+        grant_id=grant.id,
+    )
     return render_template(
         "income/grant.html",
         grant=grant,
@@ -49,7 +52,7 @@ def grant(grant_id: int):
         receipts=queries.receipts(grant.id),
         schedule=queries.schedule(grant.id),
         transfers=queries.transfers(grant.id),
-        years=[(year, rows[0]) for year, rows in years if rows],
+        years=[(year, rows[0]) for year, rows in years.items() if rows],
     )
 
 

@@ -417,3 +417,44 @@ def test_the_list_links_keep_the_filter(client, books):
     assert "/awards/download.csv?supplier=Tesco&payment_status=unpaid" in links
     assert "/awards/download.xlsx?supplier=Tesco&payment_status=unpaid" in links
     assert "/payments/new?supplier=Tesco&payment_status=unpaid" in links
+
+
+_ROW = re.compile(
+    r'<a class="govuk-link" href="/awards/(\d+)">.*?</a></td>\s*'
+    r'<td class="govuk-table__cell">\s*(.*?)\s*</td>.*?'
+    r'<td class="govuk-table__cell">\s*<strong class="govuk-tag[^"]*">([^<]+)</strong>',
+    re.S,
+)
+
+_EACH_LINE = """
+    SELECT d.id,
+           COALESCE(h.reference, y.reference, '—'),
+           CASE WHEN d.reverses_id IS NOT NULL THEN 'Reversal'
+                WHEN EXISTS (SELECT 1 FROM disbursements r WHERE r.reverses_id = d.id)
+                    THEN 'Reversed'
+                WHEN EXISTS (SELECT 1 FROM disbursement_payments p
+                             WHERE p.disbursement_id = d.id) THEN 'Paid'
+                ELSE 'Not paid' END
+    FROM disbursements d
+    LEFT JOIN households h ON h.id = d.household_id
+    LEFT JOIN young_people y ON y.id = d.young_person_id
+    ORDER BY d.awarded_on DESC, d.id DESC
+"""
+
+
+def test_each_row_says_who_it_was_for_and_whether_it_was_paid_or_reversed(
+    app, client, books
+):
+    """Newest first; the household, the young person or a dash; the tag from the SQL
+    written here (a reversal, a reversed award, a paid one, the rest not paid)."""
+    page = client.get("/awards/").get_data(as_text=True)
+    shown = [
+        (int(award), re.sub(r"<[^>]+>", "", who).strip(), tag)
+        for award, who, tag in _ROW.findall(page)
+    ]
+    with app.app_context():
+        expected = [tuple(row) for row in db.session.execute(text(_EACH_LINE))]
+    assert shown == expected
+    tags = {tag for _, _, tag in shown}
+    assert tags == {"Reversal", "Reversed", "Paid", "Not paid"}
+    assert {who for _, who, _ in shown} >= {books.household_ref, "—"}
