@@ -19,7 +19,7 @@ from funds.disbursements.queries import LedgerFilter
 from funds.extensions import db
 from funds.grants.queries import (
     beneficiary_by_reference,
-    item_types_by_category,
+    category_and_item_names,
     spend_categories,
 )
 from funds.models import BudgetControl, Funder, Grant, GrantStatus, Team
@@ -357,15 +357,16 @@ class LedgerFilterForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        categories, items = category_and_item_names()
         self.category.choices = [
             SelectChoice("", "All categories"),
-            *(SelectChoice(c.id, c.name) for c in spend_categories()),
+            *(SelectChoice(ident, name) for ident, name in categories),
         ]
         self.item_type.choices = [
             SelectChoice("", "All items"),
             *(
-                SelectChoice(item.id, f"{item.name} ({category})")
-                for item, category in item_types_by_category()
+                SelectChoice(ident, f"{name} ({category})")
+                for ident, name, category in items
             ),
         ]
         self.match: tuple[str, int] | None = None

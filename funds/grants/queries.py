@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from funds.extensions import db
 from funds.models import (
@@ -252,14 +252,19 @@ def spend_categories() -> list[SpendCategory]:
     return list(db.session.scalars(select(SpendCategory).order_by(SpendCategory.name)))
 
 
-def item_types_by_category() -> list[tuple[ItemType, str]]:
-    """Every item type with its category's name, by category then item."""
-    query = (
-        select(ItemType, SpendCategory.name)
-        .join(SpendCategory, SpendCategory.id == ItemType.category_id)
-        .order_by(SpendCategory.name, ItemType.name)
-    )
-    return [(item, name) for item, name in db.session.execute(query)]
+def category_and_item_names() -> tuple[
+    list[tuple[int, str]], list[tuple[int, str, str]]
+]:
+    """(id, name) of every spend category by name, and (id, name, category's name) of
+    every item type by category then item: one read, for the ledger's filters."""
+    rows = db.session.execute(
+        select(SpendCategory.id, SpendCategory.name, ItemType.id, ItemType.name)
+        .outerjoin(ItemType, ItemType.category_id == SpendCategory.id)
+        .order_by(SpendCategory.name, SpendCategory.id, ItemType.name)
+    ).all()
+    categories = list(dict.fromkeys((row[0], row[1]) for row in rows))
+    items = [(row[2], row[3], row[1]) for row in rows if row[2] is not None]
+    return categories, items
 
 
 @dataclass(frozen=True)
@@ -291,34 +296,54 @@ def _spend_by_category(grant_id: int):
     )
 
 
-def budget_lines(grant_id: int) -> list[LineSummary]:
-    """A grant's budget lines with the net spend in each category."""
+@dataclass(frozen=True)
+class GrantSpend:
+    """A grant's budget lines with their spend, and its spend by category."""
+
+    lines: list[LineSummary]
+    #: (category, net spend, awards) for each category it has spent in, largest first.
+    categories: list[tuple[str, Decimal, int]]
+
+
+def grant_spend(grant_id: int) -> GrantSpend:
+    """The grant's budget lines and its spend by category in one read: each category
+    with its net spend (from the day totals) and the grant's line in it, if any."""
     spend = _spend_by_category(grant_id)
     query = (
-        select(BudgetLine, SpendCategory.name, func.coalesce(spend.c.spent, 0))
-        .join(SpendCategory, SpendCategory.id == BudgetLine.category_id)
-        .outerjoin(spend, spend.c.category_id == BudgetLine.category_id)
-        .where(BudgetLine.grant_id == grant_id)
+        select(SpendCategory.name, spend.c.spent, spend.c.awards, BudgetLine)
+        .select_from(SpendCategory)
+        .outerjoin(spend, spend.c.category_id == SpendCategory.id)
+        .outerjoin(
+            BudgetLine,
+            and_(
+                BudgetLine.category_id == SpendCategory.id,
+                BudgetLine.grant_id == grant_id,
+            ),
+        )
+        .where(or_(spend.c.category_id.is_not(None), BudgetLine.id.is_not(None)))
         .order_by(SpendCategory.name)
     )
-    return [
-        LineSummary(line, name, _pounds(spent))
-        for line, name, spent in db.session.execute(query)
+    rows = db.session.execute(query).all()
+    lines = [
+        LineSummary(line, name, _pounds(spent or 0))
+        for name, spent, _, line in rows
+        if line is not None
     ]
+    categories = sorted(
+        (
+            (name, _pounds(spent), int(awards))
+            for name, spent, awards, _ in rows
+            if awards is not None
+        ),
+        key=lambda row: row[1],
+        reverse=True,
+    )  # a stable sort: equal spends stay in the name order the database gave
+    return GrantSpend(lines, categories)
 
 
-def spend_by_category(grant_id: int) -> list[tuple[str, Decimal, int]]:
-    """(category, net spend, awards) for a grant, largest first."""
-    spend = _spend_by_category(grant_id)
-    query = (
-        select(SpendCategory.name, spend.c.spent, spend.c.awards)
-        .join(spend, spend.c.category_id == SpendCategory.id)
-        .order_by(spend.c.spent.desc(), SpendCategory.name)
-    )
-    return [
-        (name, _pounds(total), int(awards))
-        for name, total, awards in db.session.execute(query)
-    ]
+def budget_lines(grant_id: int) -> list[LineSummary]:
+    """A grant's budget lines with the net spend in each category."""
+    return grant_spend(grant_id).lines
 
 
 def grant_download_rows(*, include_closed: bool = True) -> Iterator[tuple]:

@@ -25,10 +25,10 @@ from funds.grants.queries import (
     allocated_to_lines,
     budget_lines,
     grant_download_rows,
+    grant_spend,
     grant_summary,
     grants_overview,
     overview_totals,
-    spend_by_category,
     spent_on_grant,
     total_changes,
 )
@@ -158,7 +158,7 @@ def detail(grant_id: int):
             )
     else:
         status = 422
-    lines = budget_lines(grant.id)
+    spend = grant_spend(grant.id)
     return render_template(
         "grants/detail.html",
         grant=grant,
@@ -169,9 +169,9 @@ def detail(grant_id: int):
         available=summary.available,
         today=clock.today(),
         changes=total_changes(grant.id),
-        lines=lines,
-        allocated=sum((row.line.amount for row in lines), Decimal("0.00")),
-        categories=spend_by_category(grant.id),
+        lines=spend.lines,
+        allocated=sum((row.line.amount for row in spend.lines), Decimal("0.00")),
+        categories=spend.categories,
         form=form,
         page=page,
         next_url=next_url,

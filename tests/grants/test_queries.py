@@ -192,7 +192,7 @@ def test_budget_lines_and_spend_by_category(app, ledger, system_actor):
         db.session.commit()
     with app.app_context():
         lines = {line.category_name: line for line in queries.budget_lines(ledger["a"])}
-        by_category = queries.spend_by_category(ledger["a"])
+        by_category = queries.grant_spend(ledger["a"]).categories
         allocated = queries.allocated_to_lines(ledger["a"])
     assert (lines["White goods"].spent, lines["White goods"].remaining) == (
         D("100.00"),

@@ -982,3 +982,27 @@ def test_staff_cannot_reach_the_manager_pages(
     grant_id = create_grant()
     login(create_user(Role.STAFF))
     assert client.get(url.format(id=grant_id)).status_code == 403
+
+
+def test_a_grants_summary_shows_what_was_typed_as_text(
+    app, client, manager, create_grant, create_funder
+):
+    """Notes, the funder's name and the accounts code are text on the page, never markup."""
+    grant_id = create_grant(funder_id=create_funder("<b>Board</b> *?~ \ufffe"))
+    with app.app_context():
+        grant = db.session.get(Grant, grant_id)
+        grant.notes = '<script>alert("x")</script> =SUM(A1)'
+        grant.accounts_code = "<i>4010</i>"
+        db.session.commit()
+    flat = re.sub(r"\s+", " ", _page(client.get(f"/grants/{grant_id}")))
+    assert re.search(
+        r"Notes </dt> <dd[^>]*> &lt;script&gt;alert\(&#34;x&#34;\)&lt;/script&gt; =SUM\(A1\) </dd>",
+        flat,
+    )
+    assert re.search(
+        r"Funder </dt> <dd[^>]*> &lt;b&gt;Board&lt;/b&gt; \*\?~ \ufffe </dd>", flat
+    )
+    assert re.search(
+        r"Accounts code </dt> <dd[^>]*> &lt;i&gt;4010&lt;/i&gt; </dd>", flat
+    )
+    assert "<script>alert" not in flat and "<b>Board" not in flat
