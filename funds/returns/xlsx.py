@@ -10,7 +10,9 @@ Two things openpyxl does not do on its own, done here:
 from __future__ import annotations
 
 import math
+import os
 import re
+import shutil
 import textwrap
 import warnings
 from datetime import date
@@ -20,7 +22,11 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._writer import WorksheetWriter, write_cell
+from openpyxl.worksheet._writer import (
+    WorksheetWriter,
+    create_temporary_file,
+    write_cell,
+)
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
@@ -87,7 +93,16 @@ class FormulaCell(Cell):
 
 
 class StoredValueWriter(WorksheetWriter):
-    """openpyxl's sheet writer, but a ``FormulaCell`` is written with its value."""
+    """openpyxl's sheet writer, but a ``FormulaCell`` is written with its value, and the
+    rows of a ``DataRows`` are spliced in when the sheet is finished."""
+
+    rows: DataRows | None = None
+
+    def close(self) -> None:
+        super().close()
+        if self.rows is not None:
+            self.out = self.rows.splice_into(self.out)
+            self.rows = None
 
     def write_row(self, xf, row, row_idx):
         attrs = {"r": f"{row_idx}"}
@@ -211,24 +226,30 @@ def header_row(ws, labels: list[str], *, numeric_from: int | None = None) -> lis
     ]
 
 
-_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-_EPOCH = date(1899, 12, 30)
+_EPOCH_ORDINAL = date(1899, 12, 30).toordinal()
+#: How lxml escapes a text node (a carriage return too, so that it survives reading).
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 
 
 class DataRows:
-    """Streams a data sheet's rows straight to its XML, one lxml element a row.
+    """Streams a data sheet's rows to disk as the XML openpyxl would write for them.
 
-    openpyxl makes, checks and styles a cell object for every value; a data sheet of a
-    million lines does not need that. Each column has a kind (``date``, ``money``,
-    ``number``, ``text``); text that could be read as a formula gets Excel's quote prefix,
-    and anything a workbook cannot hold is replaced (``xml_safe``). Use instead of
-    ``ws.append`` once the sheet exists; ``ws.close()`` (saving the workbook) ends it.
+    openpyxl makes, checks and styles a cell object for every value, and even one lxml
+    element a row cost more than the SQL behind a return: a data sheet of a million lines
+    needs neither. Each column has a kind (``date``, ``money``, ``number``, ``text``);
+    text that could be read as a formula gets Excel's quote prefix, and anything a
+    workbook cannot hold is replaced (``xml_safe``). The rows are written as text to a
+    file of their own, and spliced into the sheet when it is saved (``close``): the
+    bytes are those lxml writes (tests/test_data_rows.py compares them). Use instead of
+    ``ws.append`` once the sheet exists; saving the workbook ends it.
     """
 
-    def __init__(self, ws, kinds: list[str]):
-        from lxml.etree import Element, SubElement
+    #: Rows kept as text before they are written out.
+    BATCH = 2000
+    #: Texts whose cell is kept once written (a sheet repeats its labels on every row).
+    REMEMBERED = 20_000
 
-        self._element, self._sub = Element, SubElement
+    def __init__(self, ws, kinds: list[str]):
         self.ws = ws
         self.kinds = kinds
         self.letters = [get_column_letter(i) for i in range(1, len(kinds) + 1)]
@@ -239,10 +260,16 @@ class DataRows:
         self._data = self._xf.element("sheetData")
         self._data.__enter__()
         ws._rows = self  # the sheet's close() ends the data here
+        ws._writer.rows = self  # and its writer splices them in (StoredValueWriter)
         self.row = 0
+        # A path, not an open file: a sheet abandoned half-way leaves no handle behind
+        # (openpyxl deletes its temporary files when the process ends).
+        self._spool = create_temporary_file()
+        self._pending: list[str] = []
+        self._texts: dict[str, str] = {}
 
     def header(self, cells: list[Cell]) -> None:
-        """The heading row, as ordinary styled cells."""
+        """The heading row, as ordinary styled cells (before any other row)."""
         self.row += 1
         attrs = {"r": str(self.row)}
         attrs.update(self.ws.row_dimensions.get(self.row, {}))
@@ -254,35 +281,71 @@ class DataRows:
     def append(self, values) -> None:
         self.row += 1
         number = str(self.row)
-        sub = self._sub
-        row = self._element("row", r=number)
+        parts = [f'<row r="{number}">']
+        add = parts.append
         for letter, kind, value in zip(self.letters, self.kinds, values, strict=True):
             if value is None or value == "":
                 continue
-            ref = letter + number
             if kind == "date":
-                cell = sub(row, "c", r=ref, s=self.date_style)
-                sub(cell, "v").text = str((value - _EPOCH).days)
+                days = value.toordinal() - _EPOCH_ORDINAL
+                add(f'<c r="{letter}{number}" s="{self.date_style}"><v>{days}</v></c>')
             elif kind == "money":
-                cell = sub(row, "c", r=ref, s=self.money_style)
-                sub(cell, "v").text = format(value, "f")
+                add(
+                    f'<c r="{letter}{number}" s="{self.money_style}">'
+                    f"<v>{value:f}</v></c>"
+                )
             elif isinstance(value, str):
-                text = xml_safe(value) if _XML_UNSAFE.search(value) else value
-                cell = sub(row, "c", r=ref, t="inlineStr")
-                if text[:1] in DANGEROUS_LEAD or text.lstrip()[:1] in DANGEROUS_LEAD:
-                    cell.set("s", self.quoted_style)
-                node = sub(sub(cell, "is"), "t")
-                node.text = text
-                if text != text.strip():
-                    node.set(_XML_SPACE, "preserve")
+                add(self._text(letter + number, value))
             else:
-                cell = sub(row, "c", r=ref, t="n")
-                sub(cell, "v").text = str(value)
-        self._xf.write(row)
+                add(f'<c r="{letter}{number}" t="n"><v>{value}</v></c>')
+        if len(parts) == 1:  # nothing in it: an empty element, as lxml writes it
+            parts[0] = f'<row r="{number}"/>'
+        else:
+            add("</row>")
+        self._pending.append("".join(parts))
+        if len(self._pending) >= self.BATCH:
+            self._write_pending()
+
+    def _text(self, ref: str, value: str) -> str:
+        cell = self._texts.get(value)
+        if cell is None:
+            text = xml_safe(value) if _XML_UNSAFE.search(value) else value
+            quoted = text[:1] in DANGEROUS_LEAD or text.lstrip()[:1] in DANGEROUS_LEAD
+            style = f' s="{self.quoted_style}"' if quoted else ""
+            space = ' xml:space="preserve"' if text != text.strip() else ""
+            cell = (
+                f' t="inlineStr"{style}><is><t{space}>'
+                f"{text.translate(_TEXT_ESCAPES)}</t></is></c>"
+            )
+            if len(self._texts) < self.REMEMBERED:
+                self._texts[value] = cell
+        return f'<c r="{ref}"{cell}'
+
+    def _write_pending(self) -> None:
+        # As lxml writes it: ASCII, anything else as a character reference.
+        with open(self._spool, "ab") as spool:
+            spool.write("".join(self._pending).encode("ascii", "xmlcharrefreplace"))
+        self._pending.clear()
 
     def close(self) -> None:
+        self._write_pending()
         self._data.__exit__(None, None, None)
         self.ws._writer.xf.send(None)
+
+    def splice_into(self, path: str) -> str:
+        """A copy of the finished sheet at ``path`` with the rows in their place (before
+        ``</sheetData>``); the sheet without them is a few kilobytes."""
+        with open(path, "rb") as sheet:
+            whole = sheet.read()
+        end = whole.rindex(b"</sheetData>")
+        joined = create_temporary_file()
+        with open(joined, "wb") as out, open(self._spool, "rb") as rows:
+            out.write(whole[:end])
+            shutil.copyfileobj(rows, out, 1 << 20)
+            out.write(whole[end:])
+        os.remove(path)
+        os.remove(self._spool)
+        return joined
 
 
 # --- sheets ----------------------------------------------------------------------------------
