@@ -17,10 +17,15 @@ UNISSUED = (VoucherStatus.IN_STOCK, VoucherStatus.EXPIRED)
 def spent_pence(grant_id: int) -> int:
     """Net spend on a grant in pence: awards less reversals (its running total, which
     the ledger's triggers keep in the same transaction as every line)."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(GrantBalance.spent_pence), 0)).where(
-            GrantBalance.grant_id == grant_id
-        )
+    return db.session.scalar(select(spent_pence_sql(grant_id)))
+
+
+def spent_pence_sql(grant_id: int):
+    """``spent_pence`` as a scalar subquery, for a query that reads it with other sums."""
+    return (
+        select(func.coalesce(func.sum(GrantBalance.spent_pence), 0))
+        .where(GrantBalance.grant_id == grant_id)
+        .scalar_subquery()
     )
 
 

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from funds.balances import spent_pence
+from funds.balances import spent_pence_sql
 from funds.extensions import db
 from funds.models import (
     ExpectedIncome,
@@ -249,60 +249,24 @@ class IncomePosition:
 
 
 def income_position(grant_id: int, today: date) -> IncomePosition:
-    received = db.session.scalar(
-        select(func.coalesce(func.sum(pence_of(GrantReceipt.amount)), 0)).where(
-            GrantReceipt.grant_id == grant_id
-        )
-    )
-    expected, expected_to_date = db.session.execute(
+    """Money in, expected, spent and moved for one grant: one read of a few sums."""
+
+    def total(amount, *where, when=None):
+        pence = pence_of(amount) if when is None else case((when, pence_of(amount)))
+        return select(func.coalesce(func.sum(pence), 0)).where(*where).scalar_subquery()
+
+    received, expected, expected_to_date, spent, into, out = db.session.execute(
         select(
-            func.coalesce(func.sum(pence_of(ExpectedIncome.amount)), 0),
-            func.coalesce(
-                func.sum(
-                    case(
-                        (
-                            ExpectedIncome.due_on <= today,
-                            pence_of(ExpectedIncome.amount),
-                        ),
-                        else_=0,
-                    )
-                ),
-                0,
+            total(GrantReceipt.amount, GrantReceipt.grant_id == grant_id),
+            total(ExpectedIncome.amount, ExpectedIncome.grant_id == grant_id),
+            total(
+                ExpectedIncome.amount,
+                ExpectedIncome.grant_id == grant_id,
+                when=ExpectedIncome.due_on <= today,
             ),
-        ).where(ExpectedIncome.grant_id == grant_id)
-    ).one()
-    spent = spent_pence(grant_id)
-    into, out = db.session.execute(
-        select(
-            func.coalesce(
-                func.sum(
-                    case(
-                        (
-                            FundTransfer.to_grant_id == grant_id,
-                            pence_of(FundTransfer.amount),
-                        ),
-                        else_=0,
-                    )
-                ),
-                0,
-            ),
-            func.coalesce(
-                func.sum(
-                    case(
-                        (
-                            FundTransfer.from_grant_id == grant_id,
-                            pence_of(FundTransfer.amount),
-                        ),
-                        else_=0,
-                    )
-                ),
-                0,
-            ),
-        ).where(
-            or_(
-                FundTransfer.to_grant_id == grant_id,
-                FundTransfer.from_grant_id == grant_id,
-            )
+            spent_pence_sql(grant_id),
+            total(FundTransfer.amount, FundTransfer.to_grant_id == grant_id),
+            total(FundTransfer.amount, FundTransfer.from_grant_id == grant_id),
         )
     ).one()
     return IncomePosition(
