@@ -70,23 +70,21 @@ def progress(job_id: int):
 def result(job_id: int):
     """The file the job left (kept for ``job_files.KEEP_DAYS`` days)."""
     job = _job_or_404(job_id)
-    if job.status != JobStatus.DONE or not _result_kept(job):
+    if job.status != JobStatus.DONE or not job.result_name:
         abort(404)
-    name = job.result_name
-    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
     path = job_files.result_path(job)
     if path.exists():
-        response = send_file(
-            path, mimetype=kind, as_attachment=True, download_name=name, max_age=0
-        )
+        body = path
     elif job.result_data is not None:  # finished before results were kept as files
-        response = send_file(
-            io.BytesIO(job.result_data),
-            mimetype=kind,
-            as_attachment=True,
-            download_name=name,
-        )
+        body = io.BytesIO(job.result_data)
     else:
         abort(404)
+    response = send_file(
+        body,
+        mimetype=mimetypes.guess_type(job.result_name)[0] or "application/octet-stream",
+        as_attachment=True,
+        download_name=job.result_name,
+        max_age=0,
+    )
     response.headers["Cache-Control"] = "no-store"
     return response

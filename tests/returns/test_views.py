@@ -393,19 +393,30 @@ def test_a_large_return_is_built_in_the_background_and_downloaded_from_its_job(
         assert job.result_data is None
 
 
-def test_a_built_return_is_deleted_after_a_week_and_the_job_page_says_so(
-    app, client, hsf_year, manager, monkeypatch
-):
+@pytest.fixture
+def built_in_background(app, client, hsf_year, manager, monkeypatch):
+    """Builds the HSF return through the job worker: (the job's page, its file)."""
     from funds.returns import views
 
     monkeypatch.setattr(views, "BACKGROUND_LINES", 3)
     query = QUERY.format(grant=hsf_year["grant"], template="hsf")
-    first = client.post("/returns/build?" + query).location
-    with app.app_context():
-        path = job_files.result_path(db.session.get(Job, _job_id(first)))
+
+    def build():
+        job_url = client.post("/returns/build?" + query).location
+        with app.app_context():
+            job_id = int(job_url.rsplit("/", 1)[1])
+            return job_url, job_files.result_path(db.session.get(Job, job_id))
+
+    return build
+
+
+def test_a_built_return_is_deleted_after_a_week_and_the_job_page_says_so(
+    client, built_in_background
+):
+    first, path = built_in_background()
     eight_days_ago = time.time() - 8 * 24 * 3600
     os.utime(path, (eight_days_ago, eight_days_ago))
-    second = client.post("/returns/build?" + query).location  # the next build sweeps
+    second, _ = built_in_background()  # the next build sweeps
     assert not path.exists()
     page = client.get(first).get_data(as_text=True)
     assert "was kept for 7 days and has been deleted" in page
@@ -415,26 +426,17 @@ def test_a_built_return_is_deleted_after_a_week_and_the_job_page_says_so(
 
 
 def test_a_return_built_before_results_were_files_still_downloads(
-    app, client, hsf_year, manager, monkeypatch
+    app, client, built_in_background
 ):
-    from funds.returns import views
-
-    monkeypatch.setattr(views, "BACKGROUND_LINES", 3)
-    query = QUERY.format(grant=hsf_year["grant"], template="hsf")
-    job_url = client.post("/returns/build?" + query).location
+    job_url, path = built_in_background()
     with app.app_context():
-        job = db.session.get(Job, _job_id(job_url))
-        path = job_files.result_path(job)
+        job = db.session.get(Job, int(job_url.rsplit("/", 1)[1]))
         job.result_data = path.read_bytes()
         db.session.commit()
     kept = path.read_bytes()
     path.unlink()
     assert "Download funder-return" in client.get(job_url).get_data(as_text=True)
     assert client.get(job_url + "/result").data == kept
-
-
-def _job_id(location: str) -> int:
-    return int(location.rsplit("/", 1)[1])
 
 
 def test_someone_elses_job_is_not_found(
