@@ -12,6 +12,8 @@ import os
 
 from gunicorn.http import wsgi
 
+from funds.heap import freeze_start_up_heap
+
 bind = os.environ.get("FUNDS_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("FUNDS_WORKERS", "2"))
 control_socket_disable = True
@@ -25,3 +27,8 @@ class _Response(wsgi.Response):
 
 
 wsgi.Response = _Response
+
+
+def post_worker_init(_worker) -> None:
+    """Each worker, once it has made the app, sets its start-up heap aside (funds.heap)."""
+    freeze_start_up_heap()
