@@ -53,12 +53,13 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
 
 def navigation() -> list[dict]:
     """The items for the current user, with the current section marked."""
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()  # once, not once per item
+    if not user.is_authenticated:
         return []
     endpoint = request.endpoint or ""
     items = []
     for target, label, prefixes in NAV_ITEMS:
-        if allowed(target):
+        if allowed(target, user):
             active = endpoint.startswith(prefixes)
             items.append({"href": url_for(target), "text": label, "active": active})
     return items
