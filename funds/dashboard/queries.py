@@ -11,7 +11,6 @@ from sqlalchemy import func, select, union_all
 
 from funds.dashboard.forecast import RECENT_DAYS, Forecast
 from funds.extensions import db
-from funds.grants.queries import _per_grant_held
 from funds.models import (
     BudgetLine,
     Funder,
@@ -120,7 +119,6 @@ class GrantPosition:
 def grant_positions(today: date, *, grant_id: int | None = None) -> list[GrantPosition]:
     """Every open grant (or one grant) with its figures and forecast: one query."""
     ledger = _ledger_by_grant(today)
-    held = _per_grant_held()
     received = _received_by_grant()
     transfers = _transfers_by_grant()
     query = (
@@ -130,12 +128,12 @@ def grant_positions(today: date, *, grant_id: int | None = None) -> list[GrantPo
             func.coalesce(received.c.received, 0),
             func.coalesce(ledger.c.spent, 0),
             func.coalesce(ledger.c.recent, 0),
-            func.coalesce(held.c.held, 0),
+            func.coalesce(GrantBalance.held_pence, 0),
             func.coalesce(transfers.c.net, 0),
         )
         .join(Funder, Funder.id == Grant.funder_id)
         .outerjoin(ledger, ledger.c.grant_id == Grant.id)
-        .outerjoin(held, held.c.grant_id == Grant.id)
+        .outerjoin(GrantBalance, GrantBalance.grant_id == Grant.id)
         .outerjoin(received, received.c.grant_id == Grant.id)
         .outerjoin(transfers, transfers.c.grant_id == Grant.id)
         .order_by(Grant.ends_on, Grant.reference)

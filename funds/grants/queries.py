@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 
 from funds.extensions import db
 from funds.models import (
@@ -100,44 +101,20 @@ class GrantSummary:
         return int((today - start).days * 100 / ((end - start).days + 1))
 
 
-def _per_grant_totals():
-    """Spend, awards not yet paid and award count per grant, as a subquery (pence):
-    the running totals the ledger keeps (funds.models.rollups)."""
-    return select(
-        GrantBalance.grant_id.label("grant_id"),
-        GrantBalance.spent_pence.label("spent"),
-        GrantBalance.unpaid_pence.label("unpaid"),
-        GrantBalance.awards.label("awards"),
-    ).subquery()
-
-
-def _per_grant_held():
-    """Face value of each grant's unissued vouchers, as a subquery (integer pence)."""
-    return select(
-        GrantBalance.grant_id.label("grant_id"),
-        GrantBalance.held_pence.label("held"),
-    ).subquery()
-
-
-def grants_overview(
-    *, include_closed: bool = True, grant_id: int | None = None
-) -> list[GrantSummary]:
-    """Every grant (open ones first) with its spend, vouchers held, unpaid awards and
-    award count."""
-    totals = _per_grant_totals()
-    held = _per_grant_held()
+@lru_cache(maxsize=4)
+def _overview_statement(include_closed: bool, one_grant: bool) -> Select:
+    """The overview's query, built once for each shape (``grant_id`` bound when run)."""
     query = (
         select(
             Grant,
             Funder.name,
-            func.coalesce(totals.c.spent, 0),
-            func.coalesce(totals.c.unpaid, 0),
-            func.coalesce(totals.c.awards, 0),
-            func.coalesce(held.c.held, 0),
+            func.coalesce(GrantBalance.spent_pence, 0),
+            func.coalesce(GrantBalance.unpaid_pence, 0),
+            func.coalesce(GrantBalance.awards, 0),
+            func.coalesce(GrantBalance.held_pence, 0),
         )
         .join(Funder, Funder.id == Grant.funder_id)
-        .outerjoin(totals, totals.c.grant_id == Grant.id)
-        .outerjoin(held, held.c.grant_id == Grant.id)
+        .outerjoin(GrantBalance, GrantBalance.grant_id == Grant.id)
         .order_by(
             case((Grant.status == GrantStatus.OPEN, 0), else_=1),
             Grant.ends_on.desc(),
@@ -146,13 +123,25 @@ def grants_overview(
     )
     if not include_closed:
         query = query.where(Grant.status == GrantStatus.OPEN)
-    if grant_id is not None:
-        query = query.where(Grant.id == grant_id)
+    if one_grant:
+        query = query.where(Grant.id == bindparam("grant_id"))
+    return query
+
+
+def grants_overview(
+    *, include_closed: bool = True, grant_id: int | None = None
+) -> list[GrantSummary]:
+    """Every grant (open ones first) with its spend, vouchers held, unpaid awards and
+    award count: the running totals the ledger keeps (funds.models.rollups)."""
+    query = _overview_statement(include_closed, grant_id is not None)
+    rows = db.session.execute(
+        query, {"grant_id": grant_id} if grant_id is not None else {}
+    )
     return [
         GrantSummary(
             grant, funder, _pounds(spent), _pounds(unpaid), awards, _pounds(vouchers)
         )
-        for grant, funder, spent, unpaid, awards, vouchers in db.session.execute(query)
+        for grant, funder, spent, unpaid, awards, vouchers in rows
     ]
 
 
@@ -181,22 +170,20 @@ class OverviewTotals:
 
 def overview_totals(*, include_closed: bool = True) -> OverviewTotals:
     """Totals over the grants the overview lists: one aggregate query."""
-    totals = _per_grant_totals()
-    held = _per_grant_held()
     total = pence_sum(Grant.total)
-    spent = func.coalesce(func.sum(totals.c.spent), 0)
+    spent = func.coalesce(func.sum(GrantBalance.spent_pence), 0)
     query = (
         select(
             func.count(Grant.id),
             total,
             spent,
             total - spent,
-            func.coalesce(func.sum(totals.c.unpaid), 0),
-            func.coalesce(func.sum(totals.c.awards), 0),
-            func.coalesce(func.sum(held.c.held), 0),
+            func.coalesce(func.sum(GrantBalance.unpaid_pence), 0),
+            func.coalesce(func.sum(GrantBalance.awards), 0),
+            func.coalesce(func.sum(GrantBalance.held_pence), 0),
         )
-        .outerjoin(totals, totals.c.grant_id == Grant.id)
-        .outerjoin(held, held.c.grant_id == Grant.id)
+        .select_from(Grant)
+        .outerjoin(GrantBalance, GrantBalance.grant_id == Grant.id)
     )
     if not include_closed:
         query = query.where(Grant.status == GrantStatus.OPEN)
@@ -349,11 +336,9 @@ def budget_lines(grant_id: int) -> list[LineSummary]:
 def grant_download_rows(*, include_closed: bool = True) -> Iterator[tuple]:
     """The grants overview as download rows, in its order: reference, title, funder,
     team, total, spent, held in vouchers, available, not yet paid, start, end, status.
-    One aggregate query (the overview's per-grant subqueries), read 1,000 rows at a time."""
-    totals = _per_grant_totals()
-    held = _per_grant_held()
-    spent = func.coalesce(totals.c.spent, 0)
-    vouchers = func.coalesce(held.c.held, 0)
+    One query over the running totals, read 1,000 rows at a time."""
+    spent = func.coalesce(GrantBalance.spent_pence, 0)
+    vouchers = func.coalesce(GrantBalance.held_pence, 0)
     query = (
         select(
             Grant.reference,
@@ -364,15 +349,14 @@ def grant_download_rows(*, include_closed: bool = True) -> Iterator[tuple]:
             spent,
             vouchers,
             pence_of(Grant.total) - spent - vouchers,
-            func.coalesce(totals.c.unpaid, 0),
+            func.coalesce(GrantBalance.unpaid_pence, 0),
             Grant.starts_on,
             Grant.ends_on,
             Grant.status,
         )
         .join(Funder, Funder.id == Grant.funder_id)
         .outerjoin(Team, Team.id == Grant.team_id)
-        .outerjoin(totals, totals.c.grant_id == Grant.id)
-        .outerjoin(held, held.c.grant_id == Grant.id)
+        .outerjoin(GrantBalance, GrantBalance.grant_id == Grant.id)
         .order_by(
             case((Grant.status == GrantStatus.OPEN, 0), else_=1),
             Grant.ends_on.desc(),
