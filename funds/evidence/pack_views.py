@@ -33,7 +33,7 @@ from funds.evidence.pack import (
 from funds.extensions import db, limiter
 from funds.jobs import start
 from funds.models import Grant, Job, JobStatus, Role
-from funds.returns.library import available
+from funds.returns.library import titles
 from funds.validators import GovDateField, Present
 from funds.widgets import GovSelect
 
@@ -73,7 +73,7 @@ def pack_form(grant: Grant, formdata=None) -> PackForm:
     )
     form.template.choices = [
         SelectChoice("", "The return last submitted for this grant (if any)")
-    ] + [SelectChoice(item.key, item.title) for item in available()]
+    ] + [SelectChoice(key, title) for key, title in titles()]
     return form
 
 

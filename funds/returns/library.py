@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 import tomli_w
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from funds.extensions import db
 from funds.models import ReturnDefinition
@@ -48,7 +48,8 @@ def built_in_definitions() -> dict[str, Definition]:
     return found
 
 
-def _latest_saved() -> list[ReturnDefinition]:
+def _latest_saved(*columns) -> Select:
+    """The latest saved version of each managers' definition, in title order."""
     latest = (
         select(
             ReturnDefinition.key, func.max(ReturnDefinition.version).label("version")
@@ -56,26 +57,28 @@ def _latest_saved() -> list[ReturnDefinition]:
         .group_by(ReturnDefinition.key)
         .subquery()
     )
-    return list(
-        db.session.scalars(
-            select(ReturnDefinition)
-            .join(
-                latest,
-                (latest.c.key == ReturnDefinition.key)
-                & (latest.c.version == ReturnDefinition.version),
-            )
-            .order_by(ReturnDefinition.title, ReturnDefinition.key)
+    return (
+        select(*columns)
+        .join(
+            latest,
+            (latest.c.key == ReturnDefinition.key)
+            & (latest.c.version == ReturnDefinition.version),
         )
+        .order_by(ReturnDefinition.title, ReturnDefinition.key)
     )
+
+
+def _built_in_by_title() -> list[Definition]:
+    return sorted(built_in_definitions().values(), key=lambda d: d.title)
 
 
 def available() -> list[Available]:
     """The built-in definitions, then the managers' own (latest version of each)."""
     result = [
         Available(d.key, d.version, d.title, d.description, True)
-        for d in sorted(built_in_definitions().values(), key=lambda d: d.title)
+        for d in _built_in_by_title()
     ]
-    for row in _latest_saved():
+    for row in db.session.scalars(_latest_saved(ReturnDefinition)):
         result.append(
             Available(
                 row.key,
@@ -86,6 +89,17 @@ def available() -> list[Available]:
             )
         )
     return result
+
+
+def titles() -> list[tuple[str, str]]:
+    """The key and title of each definition ``available()`` lists, in its order: for a
+    form's choices, without reading every definition's body."""
+    return [(d.key, d.title) for d in _built_in_by_title()] + [
+        (key, title)
+        for key, title in db.session.execute(
+            _latest_saved(ReturnDefinition.key, ReturnDefinition.title)
+        )
+    ]
 
 
 def get_definition(key: str, version: int | None = None) -> Definition:

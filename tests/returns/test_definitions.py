@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from funds.extensions import db
-from funds.models import DeliveryMethod, Grant
+from funds.models import DeliveryMethod, Grant, Role
 from funds.returns.definition import (
     DefinitionError,
     definition_dict,
@@ -276,3 +276,39 @@ def test_the_cli_lists_definitions_and_builds_from_a_file(
     assert bad.exit_code != 0 and "unknown dimension “mnth”" in bad.output
     unknown = runner.invoke(args=[*args, "--template", "nope"])
     assert unknown.exit_code != 0 and "No return definition 'nope'" in unknown.output
+
+
+def test_the_titles_are_those_of_the_definitions_offered_in_their_order(
+    app, create_user
+):
+    """The evidence pack's choice of return names what the returns page offers: every
+    built-in definition, then each saved definition's latest version, by title."""
+    from funds.models import ReturnDefinition
+    from funds.returns.library import available, titles
+
+    author = create_user(Role.MANAGER)
+    saved = [
+        ("zeta", 1, "A <b>*?~</b> return \ufffe"),
+        ("zeta", 2, "Zeta, second version"),
+        ("alpha", 1, "=SUM(A1) & more"),
+    ]
+    with app.app_context():
+        for key, version, title in saved:
+            db.session.add(
+                ReturnDefinition(
+                    key=key,
+                    version=version,
+                    title=title,
+                    body={"description": f"about {title}"},
+                    created_by_id=author,
+                )
+            )
+        db.session.commit()
+    with app.app_context():
+        offered = available()
+        assert titles() == [(item.key, item.title) for item in offered]
+        assert [(item.key, item.version) for item in offered if not item.built_in] == [
+            ("alpha", 1),
+            ("zeta", 2),
+        ]
+        assert len(offered) == len(built_in_definitions()) + 2
