@@ -217,6 +217,12 @@ def years_with_activity() -> list[FinancialYear]:
     ).one()
     if first is None:
         return []
+    return years_between(first, last)
+
+
+def years_between(first: date, last: date) -> list[FinancialYear]:
+    """The financial years from the one containing ``first`` to the one containing
+    ``last``: a grant's years, when given its start and end."""
     start = FinancialYear.containing(first).starts
     end = FinancialYear.containing(last).starts
     return [FinancialYear(year) for year in range(start, end + 1)]

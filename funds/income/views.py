@@ -37,12 +37,7 @@ def grant(grant_id: int):
     grant = db.get_or_404(Grant, grant_id)
     today = clock.today()
     years = queries.fund_movements_by_year(
-        [
-            year
-            for year in queries.years_with_activity()
-            if year.starts_on <= grant.ends_on and year.ends_on >= grant.starts_on
-        ],
-        grant_id=grant.id,
+        queries.years_between(grant.starts_on, grant.ends_on), grant_id=grant.id
     )
     return render_template(
         "income/grant.html",

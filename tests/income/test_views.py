@@ -231,3 +231,23 @@ def test_staff_cannot_see_or_record_income(
     assert response.status_code == 403
     assert count(app, GrantReceipt) == 0
     assert client.get("/income/fund-movements").status_code == 403
+
+
+def test_a_grants_fund_note_has_a_row_for_each_of_its_own_years(
+    client, app, finance, create_grant, create_disbursement
+):
+    """A grant from June 2023 to May 2025 spans three financial years (April to March);
+    a longer grant elsewhere adds none of its years to this grant's page."""
+    create_grant("500.00", starts_on=date(2021, 4, 1), ends_on=date(2027, 3, 31))
+    grant = create_grant(
+        "1000.00", starts_on=date(2023, 6, 1), ends_on=date(2025, 5, 31)
+    )
+    create_disbursement(grant, "40.00", awarded_on=date(2024, 5, 2))
+    page = client.get(f"/income/grants/{grant}").get_data(as_text=True)
+    movements = page.split("Fund movements by financial year")[1]
+    years = re.findall(
+        r'<th scope="row" class="govuk-table__header">([^<]+)</th>', movements
+    )
+    assert years == ["2023-24", "2024-25", "2025-26"]
+    rows = _text(movements)
+    assert "2024-25 £0.00 £0.00 £40.00 £0.00 £0.00 -£40.00" in rows
