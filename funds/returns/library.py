@@ -10,6 +10,7 @@ from pathlib import Path
 
 import tomli_w
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import QueryableAttribute
 
 from funds.extensions import db
 from funds.models import ReturnDefinition
@@ -48,8 +49,9 @@ def built_in_definitions() -> dict[str, Definition]:
     return found
 
 
-def _latest_saved(*columns) -> Select:
-    """The latest saved version of each managers' definition, in title order."""
+def _latest_saved(*columns: QueryableAttribute | type[ReturnDefinition]) -> Select:
+    """``columns`` of the latest saved version of each definition managers made, in
+    title order."""
     latest = (
         select(
             ReturnDefinition.key, func.max(ReturnDefinition.version).label("version")

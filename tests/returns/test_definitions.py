@@ -11,13 +11,19 @@ import pytest
 from sqlalchemy import text
 
 from funds.extensions import db
-from funds.models import DeliveryMethod, Grant, Role
+from funds.models import DeliveryMethod, Grant, ReturnDefinition, Role
 from funds.returns.definition import (
     DefinitionError,
     definition_dict,
     parse_definition,
 )
-from funds.returns.library import built_in_definitions, read_file, to_toml
+from funds.returns.library import (
+    available,
+    built_in_definitions,
+    read_file,
+    titles,
+    to_toml,
+)
 from tests.returns.conftest import END, START
 from tests.returns.spreadsheet import (
     assert_tables_match,
@@ -283,9 +289,6 @@ def test_the_titles_are_those_of_the_definitions_offered_in_their_order(
 ):
     """The evidence pack's choice of return names what the returns page offers: every
     built-in definition, then each saved definition's latest version, by title."""
-    from funds.models import ReturnDefinition
-    from funds.returns.library import available, titles
-
     author = create_user(Role.MANAGER)
     saved = [
         ("zeta", 1, "A <b>*?~</b> return \ufffe"),
