@@ -355,6 +355,11 @@ def test_returns_carry_the_details_and_offer_the_contact(client, manager, hsf_ye
     assert 'value="priya@riverside.example"' in confirm
 
 
+def _job_id(job_url: str) -> int:
+    """The job's id from its page's address (``/jobs/<id>``)."""
+    return int(job_url.rsplit("/", 1)[1])
+
+
 def test_a_large_return_is_built_in_the_background_and_downloaded_from_its_job(
     app, client, hsf_year, manager, build, monkeypatch
 ):
@@ -374,7 +379,7 @@ def test_a_large_return_is_built_in_the_background_and_downloaded_from_its_job(
     assert (
         "Download funder-return-C4C-HSF4-hsf-2023-04-01-to-2024-03-31.xlsx" in job_page
     )
-    job_id = int(started.location.rsplit("/", 1)[1])
+    job_id = _job_id(started.location)
     workbook = client.get(f"/jobs/{job_id}/result")
     assert workbook.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(workbook.data))
@@ -404,7 +409,7 @@ def built_in_background(app, client, hsf_year, manager, monkeypatch):
     def build():
         job_url = client.post("/returns/build?" + query).location
         with app.app_context():
-            job_id = int(job_url.rsplit("/", 1)[1])
+            job_id = _job_id(job_url)
             return job_url, job_files.result_path(db.session.get(Job, job_id))
 
     return build
@@ -430,7 +435,7 @@ def test_a_return_built_before_results_were_files_still_downloads(
 ):
     job_url, path = built_in_background()
     with app.app_context():
-        job = db.session.get(Job, int(job_url.rsplit("/", 1)[1]))
+        job = db.session.get(Job, _job_id(job_url))
         job.result_data = path.read_bytes()
         db.session.commit()
     kept = path.read_bytes()
